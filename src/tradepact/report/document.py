@@ -1,0 +1,166 @@
+"""The report document model and its self-contained HTML renderer.
+
+A :class:`Report` is a title plus a list of :class:`Section`; a section is a list of
+blocks (:class:`Note` text, :class:`Chart` plotly figures, :class:`TableBlock` frames).
+Every chart and table carries its ``source`` and a ``confirmed`` flag; unconfirmed
+material is marked visibly. Engines never import this module; report sections
+(``tradepact.report.sections.*``) call the engines and build blocks.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+import pandas as pd
+
+UNCONFIRMED_MARK = "⚠ unconfirmed"
+
+
+@dataclass
+class Note:
+    """A paragraph of text. ``html_text`` is trusted HTML; ``text`` is escaped."""
+
+    text: str = ""
+    html_text: str | None = None
+    kind: str = "text"  # text | caveat | verdict
+
+    def to_html(self) -> str:
+        body = self.html_text if self.html_text is not None else html.escape(self.text)
+        return f'<p class="note {self.kind}">{body}</p>'
+
+
+@dataclass
+class Chart:
+    """A plotly figure with its provenance."""
+
+    figure: object  # plotly.graph_objects.Figure
+    source: str = ""
+    confirmed: bool = True
+    caption: str = ""
+
+    def to_html(self) -> str:
+        fig_html = self.figure.to_html(full_html=False, include_plotlyjs=False,
+                                       config={"displaylogo": False, "responsive": True})
+        mark = "" if self.confirmed else f' <span class="unconfirmed">{UNCONFIRMED_MARK}</span>'
+        cap = f"<div class='caption'>{html.escape(self.caption)}</div>" if self.caption else ""
+        src = f"<div class='source'>Source: {html.escape(self.source)}{mark}</div>" if (self.source or mark) else ""
+        return f'<figure class="chart">{fig_html}{cap}{src}</figure>'
+
+
+def _fmt(v: object, floatfmt: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, float):
+        return floatfmt.format(v)
+    return html.escape(str(v))
+
+
+@dataclass
+class TableBlock:
+    """A table with provenance; downloadable as CSV from the report.
+
+    Rows whose ``flag_column`` is False get the unconfirmed mark and a highlight.
+    """
+
+    frame: pd.DataFrame
+    name: str = "table"
+    caption: str = ""
+    source: str = ""
+    confirmed: bool = True
+    flag_column: str | None = None
+    floatfmt: str = "{:,.1f}"
+
+    def to_html(self) -> str:
+        frame = self.frame
+        cols = [c for c in frame.columns if c != self.flag_column]
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+        rows = []
+        for rec in frame.to_dict("records"):
+            flagged = self.flag_column is not None and not bool(rec.get(self.flag_column, True))
+            cells = "".join(f"<td>{_fmt(rec[c], self.floatfmt)}</td>" for c in cols)
+            if flagged:
+                cells += f'<td class="unconfirmed">{UNCONFIRMED_MARK}</td>'
+            rows.append(f'<tr class="{"flagged" if flagged else ""}">{cells}</tr>')
+        csv_b64 = base64.b64encode(frame.to_csv(index=False).encode()).decode()
+        dl = (f'<a class="download" download="{html.escape(self.name)}.csv" '
+              f'href="data:text/csv;base64,{csv_b64}">Download CSV</a>')
+        mark = "" if self.confirmed else f' <span class="unconfirmed">{UNCONFIRMED_MARK}</span>'
+        cap = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        src = f"<div class='source'>Source: {html.escape(self.source)}{mark} · {dl}</div>"
+        return (f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table>{src}</div>')
+
+
+Block = Union[Note, Chart, TableBlock]
+
+
+@dataclass
+class Section:
+    """One titled part of a report (e.g. "Ledger", "Agreement", "Estimates")."""
+
+    id: str
+    title: str
+    blocks: list[Block] = field(default_factory=list)
+    summary: str = ""  # one line for the terminal summary
+
+    def add(self, block: Block) -> "Section":
+        self.blocks.append(block)
+        return self
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{border-bottom:3px solid #1f4e79;padding-bottom:.3em}h2{color:#1f4e79;margin-top:2em;border-bottom:1px solid #ccd}
+nav.toc{background:#f4f6fa;padding:.6em 1.2em;border-radius:6px}nav.toc li{margin:.2em 0}
+table{border-collapse:collapse;width:100%;font-size:.92em;margin:.6em 0}th,td{border-bottom:1px solid #e3e3e3;padding:.3em .5em;text-align:right}
+th:first-child,td:first-child{text-align:left}thead th{background:#eef2f8}tr.flagged{background:#fff7e0}
+caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
+.unconfirmed{color:#a15c00;font-weight:600}.source{color:#666;font-size:.85em}.caption{font-size:.9em;color:#444}
+.note.caveat{background:#fff7e0;border-left:4px solid #e0a000;padding:.4em .8em}.note.verdict{font-weight:600}
+a.download{color:#1f4e79}figure.chart{margin:1em 0}footer{margin-top:3em;color:#888;font-size:.85em}
+"""
+
+
+@dataclass
+class Report:
+    """A titled list of sections; :meth:`write` renders one offline HTML file."""
+
+    title: str
+    sections: list[Section] = field(default_factory=list)
+    subtitle: str = ""
+
+    def to_html(self) -> str:
+        import plotly.offline
+
+        from tradepact import __version__
+
+        plotly_js = plotly.offline.get_plotlyjs()
+        toc = "".join(f'<li><a href="#{s.id}">{html.escape(s.title)}</a></li>' for s in self.sections)
+        body = []
+        for s in self.sections:
+            blocks = "\n".join(b.to_html() for b in s.blocks)
+            body.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>\n{blocks}</section>')
+        sub = f"<p>{html.escape(self.subtitle)}</p>" if self.subtitle else ""
+        return (
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style>"
+            f"<script type='text/javascript'>{plotly_js}</script></head><body>"
+            f"<h1>{html.escape(self.title)}</h1>{sub}<nav class='toc'><strong>Contents</strong><ol>{toc}</ol></nav>"
+            + "\n".join(body)
+            + f"<footer>Generated by tradepact {__version__}. Figures marked {UNCONFIRMED_MARK} were not "
+              "confirmed in a cited source; check them before relying on them.</footer></body></html>"
+        )
+
+    def write(self, out_dir: str | Path, filename: str = "index.html") -> Path:
+        """Write the report to ``out_dir/filename`` atomically; returns the path."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / filename
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(self.to_html(), encoding="utf-8")
+        tmp.replace(path)
+        return path
