@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 
 # Subcommand modules register themselves on `app` when imported.
+from tradepact.cli import serve as _serve  # noqa: E402,F401
+from tradepact.cli import report as _report  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
