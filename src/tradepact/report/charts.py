@@ -43,6 +43,7 @@ def ledger_figure(frame: pd.DataFrame, a: str, b: str) -> Any:
     fig.update_layout(title=f"{a}'s trade balance with {b} (USD millions)", barmode="group",
                       yaxis_title="USD millions", xaxis_title="year", **_LAYOUT)
     fig.add_hline(y=0, line_width=1, line_color="#888")
+    fig.update_xaxes(tickformat="d")
     return fig
 
 
@@ -66,6 +67,7 @@ def rate_path_figure(frame: pd.DataFrame, title: str) -> Any:
                         marker=dict(symbol=["circle" if c else "circle-open" for c in conf], size=7))
     fig.update_layout(title=title, yaxis_title="tariff rate (%)", xaxis_title="year", **_LAYOUT)
     fig.update_yaxes(rangemode="tozero")
+    fig.update_xaxes(tickformat="d")
     return fig
 
 
@@ -87,5 +89,6 @@ def scenario_figure(lines: pd.DataFrame, title: str, value: str = "trade_creatio
             for hs, g in by.groupby("hs", sort=True):
                 fig.add_bar(x=g["year"].astype(int).tolist(), y=g[value].tolist(), name=str(hs))
             fig.update_layout(barmode="relative", xaxis_title="year")
+            fig.update_xaxes(tickformat="d")
     fig.update_layout(title=title, yaxis_title=f"{value.replace('_', ' ')} (USD millions)", **_LAYOUT)
     return fig

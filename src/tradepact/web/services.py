@@ -14,9 +14,10 @@ from typing import Any
 import pandas as pd
 
 from tradepact.cli.output import records
+from tradepact.errors import TradepactError
 
 
-class EngineMissing(Exception):
+class EngineMissing(TradepactError):
     """A tradepact engine module needed by this page is not installed in this build."""
 
     def __init__(self, module: str, detail: str):
