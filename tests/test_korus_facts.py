@@ -28,11 +28,3 @@ def test_entry_into_force_and_claims():
     assert {"deficit-doubled", "deficit-2016-27.7", "services-surplus-2016", "overall-deficit-2016",
             "exports-down"} <= ids
 
-
-def test_product_does_not_read_shared(monkeypatch):
-    """Built-in data load from the package even when ../shared is hidden."""
-    import tradepact.data as data
-
-    data.korus.cache_clear()
-    monkeypatch.setenv("TRADEPACT_SHARED_DATA", "/nonexistent")
-    assert len(data.korus().goods) > 40
