@@ -50,7 +50,7 @@ def ledger_cmd(
     JSON: a list of records, one per year (year, goods_exports, goods_imports, goods_balance,
     services_exports, services_imports, services_balance, total_balance, confirmed, source).
     """
-    from tradepact.ledger.balances import before_after, bilateral
+    from tradepact.ledger.balances import before_after, bilateral, distinct_sources
 
     frame = bilateral(a, b, start, end, store=store)
     eif = None
@@ -84,13 +84,3 @@ def ledger_cmd(
     for src in distinct_sources(frame["source"]):
         console.print(f"  • {src}", style="dim", overflow="ellipsis", no_wrap=True)
 
-
-def distinct_sources(sources) -> list[str]:
-    """The distinct documents named in a column of 'goods: A | B | services: C' strings."""
-    seen: dict[str, None] = {}
-    for text in sources:
-        for part in str(text).split(" | "):
-            part = part.split(": ", 1)[1] if part.startswith(("goods: ", "services: ")) else part
-            if part:
-                seen.setdefault(part.strip(), None)
-    return list(seen)

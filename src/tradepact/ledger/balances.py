@@ -179,3 +179,14 @@ def before_after(frame: pd.DataFrame, since: dt.date) -> pd.DataFrame:
     out["change"] = out["after_avg"] - out["before_avg"]
     return out[["measure", "before_years", "before_avg", "after_years", "after_avg", "change",
                 "before_growth", "after_growth", "confirmed"]]
+
+
+def distinct_sources(sources) -> list[str]:
+    """The distinct documents named in a column of 'goods: A | B | services: C' strings."""
+    seen: dict[str, None] = {}
+    for text in sources:
+        for part in str(text).split(" | "):
+            part = part.split(": ", 1)[1] if part.startswith(("goods: ", "services: ")) else part
+            if part:
+                seen.setdefault(part.strip(), None)
+    return list(seen)

@@ -29,9 +29,9 @@ def balance_chart(frame: pd.DataFrame, title: str, events: list[tuple[dt.date, s
                     marker_pattern_shape=["" if c else "/" for c in conf],
                     customdata=["" if c else " (unconfirmed)" for c in conf],
                     hovertemplate="%{x}: %{y:,.1f} bn USD%{customdata}<extra>" + name + "</extra>")
-    total = frame[frame["total_balance"].notna()]
+    total = frame  # NaN years break the line: no total is drawn across years without services data
     fig.add_scatter(x=total["year"], y=total["total_balance"] / 1000, name="Total (goods + services)",
-                    mode="lines+markers", line=dict(color=PALETTE["total"], width=2),
+                    mode="lines+markers", line=dict(color=PALETTE["total"], width=2), connectgaps=False,
                     marker=dict(size=9, symbol=["circle" if c else "circle-open" for c in total["confirmed"]]),
                     hovertemplate="%{x}: %{y:,.1f} bn USD<extra>Total</extra>")
     for day, label in events:

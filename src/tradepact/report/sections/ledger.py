@@ -1,6 +1,8 @@
 """KORUS report section: the US–Korea goods, services and total balance, before and after."""
 from __future__ import annotations
 
+import html
+
 from tradepact.report.charts import balance_chart, flows_chart
 from tradepact.report.document import Chart, Note, Section, TableBlock
 
@@ -8,7 +10,7 @@ from tradepact.report.document import Chart, Note, Section, TableBlock
 def korus_section() -> Section:
     """Balances 2006–2024 from built-in Census/BEA facts, entry into force marked."""
     from tradepact.data import korus
-    from tradepact.ledger.balances import before_after, bilateral
+    from tradepact.ledger.balances import before_after, bilateral, distinct_sources
 
     facts = korus()
     frame = bilateral("USA", "KOR")
@@ -37,14 +39,19 @@ def korus_section() -> Section:
     sec.add(Chart(flows_chart(frame, "US goods exports to and imports from Korea", "US", "Korea"),
                   source="US Census Bureau (c5800 country series)"))
     ba = before_after(frame, eif)
+    for col in ("before_growth", "after_growth"):
+        ba[col] = [f"{v:+.1%} a year" if v == v else "—" for v in ba[col]]
     sec.add(TableBlock(ba, name="before_after", caption="Yearly averages before and after entry into force "
                        "(USD millions; growth = compound annual growth of the level)",
-                       source="tradepact ledger", flag_column="confirmed", floatfmt="{:,.3f}"))
+                       source="tradepact ledger", flag_column="confirmed", floatfmt="{:,.0f}"))
     if not unconfirmed.empty:
         years = ", ".join(str(y) for y in unconfirmed["year"])
         sec.add(Note(f"Unconfirmed figures: {years} (marked). Check them against the Census/BEA releases "
                      f"before relying on them.", kind="caveat"))
-    table = frame.drop(columns=["goods_confirmed", "services_confirmed"])
+    table = frame.drop(columns=["goods_confirmed", "services_confirmed", "source"])
     sec.add(TableBlock(table, name="us_korea_ledger", caption="Per year (USD millions)",
-                       source="see the source column", flag_column="confirmed"))
+                       source="the documents listed below (per-year sources: tradepact ledger USA KOR --format json)",
+                       flag_column="confirmed"))
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in distinct_sources(frame["source"]))
+    sec.add(Note(html_text=f"Sources:<ul class='sources'>{items}</ul>"))
     return sec
