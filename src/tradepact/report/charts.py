@@ -1,50 +1,66 @@
-"""Chart builders shared by the report and the dashboard (plotly figures from tidy frames).
-
-Each function takes the tidy frame an engine returns and gives a ``plotly.graph_objects.Figure``.
-Values are USD millions unless the axis says otherwise; tariffs (fractions in data) are
-shown in percent. Unconfirmed points are drawn with open markers / hatched bars.
-"""
+"""Plotly chart builders shared by report sections and the web dashboard."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
+
+PALETTE = {"goods": "#1f4e79", "services": "#2e8b57", "total": "#c0392b", "neutral": "#7f8c8d",
+           "unconfirmed": "#e0a000"}
+
+
+def _year_fraction(day: dt.date) -> float:
+    return day.year + (day.timetuple().tm_yday - 1) / 365.25
+
+
+def balance_chart(frame: pd.DataFrame, title: str, events: list[tuple[dt.date, str]] = ()) -> go.Figure:
+    """Goods and services balances (bars) and total balance (line) per year, USD billions.
+
+    ``frame``: a ledger ``bilateral`` frame (USD millions). Unconfirmed figures are drawn
+    hatched and listed in the hover text. ``events``: (date, label) vertical markers.
+    """
+    fig = go.Figure()
+    years = frame["year"]
+    for col, name, color, flag in (("goods_balance", "Goods balance", PALETTE["goods"], "goods_confirmed"),
+                                   ("services_balance", "Services balance", PALETTE["services"], "services_confirmed")):
+        conf = frame[flag] if flag in frame else pd.Series(True, index=frame.index)
+        fig.add_bar(x=years, y=frame[col] / 1000, name=name, marker_color=color,
+                    marker_pattern_shape=["" if c else "/" for c in conf],
+                    customdata=["" if c else " (unconfirmed)" for c in conf],
+                    hovertemplate="%{x}: %{y:,.1f} bn USD%{customdata}<extra>" + name + "</extra>")
+    total = frame  # NaN years break the line: no total is drawn across years without services data
+    fig.add_scatter(x=total["year"], y=total["total_balance"] / 1000, name="Total (goods + services)",
+                    mode="lines+markers", line=dict(color=PALETTE["total"], width=2), connectgaps=False,
+                    marker=dict(size=9, symbol=["circle" if c else "circle-open" for c in total["confirmed"]]),
+                    hovertemplate="%{x}: %{y:,.1f} bn USD<extra>Total</extra>")
+    for day, label in events:
+        x = _year_fraction(day)
+        fig.add_vline(x=x, line_dash="dash", line_color=PALETTE["neutral"])
+        fig.add_annotation(x=x, y=1.02, yref="paper", text=label, showarrow=False,
+                           font=dict(size=11, color=PALETTE["neutral"]), xanchor="left")
+    fig.add_hline(y=0, line_color="#444", line_width=1)
+    fig.update_layout(title=title, barmode="relative", yaxis_title="USD billions",
+                      xaxis=dict(dtick=2), legend=dict(orientation="h", y=-0.15), template="plotly_white",
+                      margin=dict(t=70, b=40), height=460)
+    return fig
+
+
+def flows_chart(frame: pd.DataFrame, title: str, a: str, b: str) -> go.Figure:
+    """Goods exports and imports of ``a`` with ``b`` per year (USD billions)."""
+    fig = go.Figure()
+    fig.add_scatter(x=frame["year"], y=frame["goods_exports"] / 1000, name=f"{a} goods exports to {b}",
+                    mode="lines+markers", line=dict(color=PALETTE["goods"]))
+    fig.add_scatter(x=frame["year"], y=frame["goods_imports"] / 1000, name=f"{a} goods imports from {b}",
+                    mode="lines+markers", line=dict(color=PALETTE["total"]))
+    fig.update_layout(title=title, yaxis_title="USD billions", template="plotly_white",
+                      legend=dict(orientation="h", y=-0.15), height=380, xaxis=dict(dtick=2))
+    return fig
+
 
 _LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=60, b=50),
                legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
-
-
-def _go():
-    import plotly.graph_objects as go
-
-    return go
-
-
-def ledger_figure(frame: pd.DataFrame, a: str, b: str) -> Any:
-    """Goods, services and total balance of ``a`` with ``b`` by year (bars + line).
-
-    ``frame``: columns ``year, goods_balance, services_balance, total_balance`` and
-    optionally ``confirmed`` (bool); USD millions from ``a``'s point of view.
-    """
-    go = _go()
-    fig = go.Figure()
-    years = frame["year"].astype(int).tolist() if len(frame) else []
-    confirmed = frame["confirmed"].astype(bool) if "confirmed" in frame else pd.Series(True, index=frame.index)
-    pattern = ["" if c else "/" for c in confirmed]
-    for col, label, color in (("goods_balance", "Goods balance", "#1f4e79"),
-                              ("services_balance", "Services balance", "#6aa84f")):
-        if col in frame:
-            fig.add_bar(x=years, y=frame[col].tolist(), name=label, marker_color=color,
-                        marker_pattern_shape=pattern)
-    if "total_balance" in frame:
-        fig.add_scatter(x=years, y=frame["total_balance"].tolist(), name="Total balance",
-                        mode="lines+markers", line=dict(color="#c00000", width=2),
-                        marker=dict(symbol=["circle" if c else "circle-open" for c in confirmed], size=8))
-    fig.update_layout(title=f"{a}'s trade balance with {b} (USD millions)", barmode="group",
-                      yaxis_title="USD millions", xaxis_title="year", **_LAYOUT)
-    fig.add_hline(y=0, line_width=1, line_color="#888")
-    fig.update_xaxes(tickformat="d")
-    return fig
 
 
 def rate_path_figure(frame: pd.DataFrame, title: str) -> Any:
@@ -53,7 +69,6 @@ def rate_path_figure(frame: pd.DataFrame, title: str) -> Any:
     ``frame``: columns ``year, rate`` (fraction) and optionally ``hs, importer, exporter,
     confirmed``.
     """
-    go = _go()
     fig = go.Figure()
     keys = [k for k in ("importer", "exporter", "hs") if k in frame]
     groups = frame.groupby(keys, sort=True) if keys else [((), frame)]
@@ -77,7 +92,6 @@ def scenario_figure(lines: pd.DataFrame, title: str, value: str = "trade_creatio
     ``lines``: the scenario's per-line frame with columns ``year``, ``hs`` and ``value``.
     With one year only, bars by HS code.
     """
-    go = _go()
     fig = go.Figure()
     if len(lines) and value in lines:
         by = lines.groupby(["hs", "year"], sort=True)[value].sum().reset_index()

@@ -28,6 +28,8 @@ class LedgerRow(BaseModel):
     services_balance: Optional[float] = None
     total_balance: Optional[float] = None
     confirmed: Optional[bool] = None
+    goods_confirmed: Optional[bool] = None
+    services_confirmed: Optional[bool] = None
     source: Optional[str] = None
 
 
@@ -41,6 +43,7 @@ class LedgerResponse(BaseModel):
     before_after: Optional[list[dict[str, Any]]] = None
     sources: list[str]
     unconfirmed_years: list[int]
+    message: Optional[str] = Field(None, description="why there are no rows, when there are none")
 
 
 class AgreementInfo(BaseModel):

@@ -100,37 +100,57 @@ LEDGER_COLUMNS = ["year", "goods_exports", "goods_imports", "goods_balance", "se
 
 
 def open_ledger_store(store_dir: Any):
-    """The ledger store in ``store_dir`` if one exists there, else None (built-in facts only)."""
+    """The ledger store in ``store_dir``, or None when this build has no ledger store module
+    (then only built-in facts are used)."""
     if store_dir is None:
         return None
-    LedgerStore = engine("tradepact.ledger.store", "LedgerStore")
-    return LedgerStore.open(store_dir)
+    try:
+        engine("tradepact.ledger.store", "LedgerStore")
+    except EngineMissing:
+        return None
+    return store_dir
+
+
+def _pair_events(a: str, b: str) -> list:
+    """Agreement dates to mark on a pair's chart (KORUS for USA–KOR)."""
+    if {a, b} != {"USA", "KOR"}:
+        return []
+    from tradepact.data import korus
+
+    facts = korus()
+    return [(facts.entry_into_force, "KORUS in force")]
 
 
 def ledger(a: str, b: str, start: int | None, end: int | None, store_dir: Any,
            since: Any = None) -> dict[str, Any]:
     """``a``'s goods and services trade with ``b`` by year (USD millions), with a chart.
 
-    Returns ``{a, b, start, end, rows, figure, before_after, sources, unconfirmed_years}``.
+    Returns ``{a, b, start, end, rows, figure, before_after, sources, unconfirmed_years,
+    message}``; when neither the store nor the built-in facts have the pair, ``rows`` is
+    empty and ``message`` says what to import.
     """
-    from tradepact.report.charts import ledger_figure
+    from tradepact.errors import ConfigError
+    from tradepact.report.charts import balance_chart
 
-    bilateral = engine("tradepact.ledger.balances", "bilateral")
-    frame = bilateral(a, b, start=start, end=end, store=open_ledger_store(store_dir))
+    bilateral, distinct_sources = engine("tradepact.ledger.balances", "bilateral", "distinct_sources")
+    out: dict[str, Any] = {"a": a, "b": b, "start": start, "end": end, "rows": [], "figure": {},
+                           "sources": [], "unconfirmed_years": [], "before_after": None, "message": None}
+    try:
+        frame = bilateral(a, b, start=start, end=end, store=open_ledger_store(store_dir))
+    except ConfigError as exc:
+        out["message"] = str(exc)
+        return out
     frame = frame.sort_values("year").reset_index(drop=True)
-    out: dict[str, Any] = {
-        "a": a, "b": b, "start": start, "end": end,
+    title = f"{a}'s balance with {b}: goods, services and total"
+    out.update({
         "rows": records(frame),
-        "figure": json_safe(ledger_figure(frame, a, b).to_plotly_json()),
-        "sources": sorted({str(s) for s in frame.get("source", pd.Series(dtype=str)).dropna()
-                           for s in str(s).split(" | ") if s}),
-        "unconfirmed_years": [int(y) for y in frame.loc[~frame["confirmed"].astype(bool), "year"]]
-        if "confirmed" in frame else [],
-        "before_after": None,
-    }
-    if since is not None and len(frame):
+        "figure": json_safe(balance_chart(frame, title, _pair_events(a, b)).to_plotly_json()),
+        "sources": distinct_sources(frame["source"]),
+        "unconfirmed_years": [int(y) for y in frame.loc[~frame["confirmed"].astype(bool), "year"]],
+    })
+    if since is not None:
         before_after = engine("tradepact.ledger.balances", "before_after")
-        out["before_after"] = records(before_after(frame, since).reset_index())
+        out["before_after"] = records(before_after(frame, since))
     return out
 
 
