@@ -27,8 +27,9 @@ def scenario_report(result_json: dict[str, Any], summary: str = "", scenario_tex
     overview = Section(id="summary", title=f"Scenario {name}", summary=summary or name)
     if summary:
         overview.add(Note(summary, kind="verdict"))
-    if isinstance(scen, dict) and scen.get("description"):
-        overview.add(Note(str(scen["description"])))
+    description = scen.get("description") if isinstance(scen, dict) else result_json.get("description")
+    if description:
+        overview.add(Note(" ".join(str(description).split())))
     if flat:
         overview.add(TableBlock(pd.DataFrame({"measure": list(flat), "value": list(flat.values())}),
                                 name=f"{name}-totals", caption="Totals (USD millions unless stated)",
@@ -48,6 +49,9 @@ def scenario_report(result_json: dict[str, Any], summary: str = "", scenario_tex
         flag = "confirmed" if "confirmed" in lines else None
         table.add(TableBlock(lines, name=f"{name}-lines", source=SOURCE, confirmed=confirmed, flag_column=flag,
                              caption="Rates as fractions, values in USD millions", floatfmt="{:,.4g}"))
+    caveats = [str(c) for c in (result_json.get("caveats") or [])] + [str(n) for n in (result_json.get("notes") or [])]
+    for c in caveats:
+        overview.add(Note(c, kind="caveat"))
     sections = [overview, effects, table]
     if scenario_text:
         import html

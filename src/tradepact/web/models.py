@@ -51,7 +51,9 @@ class AgreementInfo(BaseModel):
     id: str
     name: str
     parties: list[str]
-    in_force: Optional[str] = None
+    in_force: Optional[str] = Field(None, description="entry into force (ISO date)")
+    signed: Optional[str] = None
+    amendments: list[str] = Field(default_factory=list)
     lines: int = Field(description="number of schedule lines")
 
 

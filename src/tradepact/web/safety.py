@@ -62,13 +62,15 @@ def parse_scenario_yaml(text: str, loc: tuple[str, ...]) -> dict[str, Any]:
     return doc
 
 
+_BUILTIN = re.compile(r"^builtin:[A-Za-z0-9_-]+$")  # built-in data sets, e.g. builtin:korus
 _FILEISH = re.compile(r"[/\\~:]|\.[A-Za-z0-9]{1,8}$")
 
 
 def _names_a_file(value: Any) -> bool:
     """True if ``value`` (or any string inside it) looks like a file path rather than a built-in name."""
     if isinstance(value, str):
-        return bool(_FILEISH.search(value.strip()))
+        v = value.strip()
+        return not _BUILTIN.match(v) and bool(_FILEISH.search(v))
     if isinstance(value, dict):
         return any(_names_a_file(v) for v in value.values())
     if isinstance(value, list):

@@ -7,6 +7,7 @@ raised (the API answers 503 and the page says which engine is missing) — nothi
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from functools import lru_cache
 from typing import Any
@@ -158,42 +159,35 @@ def ledger(a: str, b: str, start: int | None, end: int | None, store_dir: Any,
 SCENARIO_MODULE = "tradepact.simulate.scenario"
 
 
+@lru_cache(maxsize=1)
+def _catalog() -> tuple[dict[str, Any], ...]:
+    from importlib import resources
+
+    import yaml
+
+    builtin_scenarios = engine(SCENARIO_MODULE, "builtin_scenarios")
+    package = getattr(importlib.import_module(SCENARIO_MODULE), "BUILTIN_PACKAGE", "tradepact.simulate.builtin")
+    out = []
+    for name in builtin_scenarios():
+        text = resources.files(package).joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+        doc = yaml.safe_load(text) or {}
+        out.append({"name": str(name), "description": " ".join(str(doc.get("description", "")).split()),
+                    "text": text})
+    return tuple(out)
+
+
 def scenario_catalog() -> list[dict[str, Any]]:
     """Built-in scenarios: ``[{name, description, text}]`` (text = the YAML a user can edit)."""
-    builtin_scenarios = engine(SCENARIO_MODULE, "builtin_scenarios")
-    return [_scenario_entry(name, obj) for name, obj in _builtin_items(builtin_scenarios())]
-
-
-def _builtin_items(got: Any) -> list[tuple[str, Any]]:
-    if isinstance(got, dict):
-        return sorted(got.items())
-    return sorted((str(getattr(x, "name", x)), x) for x in got)
-
-
-def _scenario_entry(name: str, obj: Any) -> dict[str, Any]:
-    from pathlib import Path
-
-    text = None
-    if isinstance(obj, (str, Path)) and Path(str(obj)).suffix in (".yaml", ".yml") and Path(str(obj)).is_file():
-        text = Path(str(obj)).read_text(encoding="utf-8")
-    elif hasattr(obj, "text") and isinstance(getattr(obj, "text"), str):
-        text = obj.text
-    elif hasattr(obj, "to_yaml"):
-        text = obj.to_yaml()
-    description = str(getattr(obj, "description", "") or "")
-    if text is None:
-        import yaml
-
-        text = yaml.safe_dump(json_safe(obj.model_dump() if hasattr(obj, "model_dump") else obj), sort_keys=False)
-    return {"name": name, "description": description, "text": text}
+    return [dict(x) for x in _catalog()]
 
 
 def check_scenario(text: str, loc: tuple[str, ...]) -> tuple[str, Any]:
     """Parse and validate a scenario's YAML text without running it; returns (name, scenario).
 
-    Raises :class:`~tradepact.web.safety.InputError` (422) for anything wrong with the text.
+    The text is parsed with the safe loader (no aliases, no file paths: see
+    :mod:`tradepact.web.safety`) and handed to the engine as a mapping; any error is an
+    :class:`~tradepact.web.safety.InputError` (422) on ``loc``.
     """
-    from tradepact.errors import TradepactError
     from tradepact.web.safety import InputError, parse_scenario_yaml
 
     doc = parse_scenario_yaml(text, loc)
@@ -202,8 +196,7 @@ def check_scenario(text: str, loc: tuple[str, ...]) -> tuple[str, Any]:
         scenario = load_scenario(doc)
     except TradepactError as exc:
         raise InputError(loc, str(exc)) from None
-    name = str(getattr(scenario, "name", None) or doc.get("name") or "unnamed")
-    return name, scenario
+    return str(getattr(scenario, "name", None) or doc.get("name") or "unnamed"), scenario
 
 
 def run_scenario_text(text: str, progress=None) -> tuple[dict[str, Any], str]:
@@ -214,7 +207,11 @@ def run_scenario_text(text: str, progress=None) -> tuple[dict[str, Any], str]:
     _, scenario = check_scenario(text, ("body", "scenario_text"))
     if progress:
         progress(0.25, "running models")
-    result = run_scenario(scenario)
+    kwargs = {}
+    if progress and "progress" in inspect.signature(run_scenario).parameters:
+        kwargs["progress"] = lambda step, total: progress(0.25 + 0.6 * step / max(total, 1),
+                                                          f"running models (draw {step} of {total})")
+    result = run_scenario(scenario, **kwargs)
     if progress:
         progress(0.9, "saving results")
     payload = json_safe(result.to_json())
@@ -226,14 +223,14 @@ def run_scenario_text(text: str, progress=None) -> tuple[dict[str, Any], str]:
 AGREEMENT_MODULE = "tradepact.agreements"
 
 
+@lru_cache(maxsize=1)
 def _agreements() -> dict[str, Any]:
+    """Built-in agreements by id, loaded once per process (they are read-only here)."""
     builtin_agreements, load_agreement = engine(AGREEMENT_MODULE, "builtin_agreements", "load_agreement")
-    got = builtin_agreements()
-    items = got.items() if isinstance(got, dict) else [(getattr(x, "id", x), x) for x in got]
     out = {}
-    for key, obj in items:
-        ag = obj if hasattr(obj, "lines") else load_agreement(obj)
-        out[str(getattr(ag, "id", key))] = ag
+    for name in builtin_agreements():
+        ag = load_agreement(name)
+        out[str(ag.id)] = ag
     return out
 
 
@@ -245,20 +242,28 @@ def get_agreement(agreement_id: str) -> Any | None:
     return _agreements().get(agreement_id)
 
 
-def _lines_frame(ag: Any) -> pd.DataFrame:
-    lines = ag.lines
-    if isinstance(lines, pd.DataFrame):
-        return lines.copy()
-    rows = [json_safe(line.model_dump() if hasattr(line, "model_dump") else dict(line)) for line in lines]
-    return pd.DataFrame(rows)
+#: Columns of the schedule-line table shown by the browser.
+LINE_COLUMNS = ["id", "importer", "hs", "description", "base_rate", "category", "trq", "confirmed", "source"]
+
+
+@lru_cache(maxsize=8)
+def _lines_frame(agreement_id: str) -> pd.DataFrame:
+    """One row per (line, HS code) of the agreement's schedule; ``hs_list`` joins a line's codes."""
+    ag = get_agreement(agreement_id)
+    rows = [{"id": ln.id, "importer": ln.importer, "hs_list": ";".join(ln.hs), "hs": list(ln.hs),
+             "description": ln.description, "base_rate": ln.effective_base, "category": ln.category,
+             "trq": ln.trq is not None, "confirmed": bool(ln.confirmed), "source": ln.source}
+            for ln in ag.lines]
+    frame = pd.DataFrame(rows, columns=LINE_COLUMNS + ["hs_list"])
+    return frame.explode("hs").reset_index(drop=True)
 
 
 def agreement_info(ag: Any) -> dict[str, Any]:
-    in_force = getattr(ag, "in_force", None) or getattr(ag, "entry_into_force", None)
-    return {"id": str(ag.id), "name": str(getattr(ag, "name", ag.id)),
-            "parties": [str(p) for p in getattr(ag, "parties", [])],
-            "in_force": None if in_force is None else str(in_force),
-            "lines": int(len(_lines_frame(ag)))}
+    return {"id": str(ag.id), "name": str(ag.name), "parties": [str(p) for p in ag.parties],
+            "in_force": ag.entry_into_force.isoformat(),
+            "signed": None if getattr(ag, "signed", None) is None else ag.signed.isoformat(),
+            "amendments": [str(a.id) for a in getattr(ag, "amendments", [])],
+            "lines": int(len(ag.lines))}
 
 
 def agreement_changes(ag: Any) -> pd.DataFrame:
@@ -267,42 +272,41 @@ def agreement_changes(ag: Any) -> pd.DataFrame:
 
 
 def search_lines(ag: Any, q: str, importer: str | None, limit: int) -> tuple[int, list[dict[str, Any]]]:
-    """Schedule lines whose HS code starts with ``q`` (digits, dots ignored) or whose
-    description contains ``q`` (case-insensitive); optionally one importer only."""
-    frame = _lines_frame(ag)
-    hs_col = "hs" if "hs" in frame else "hs_code"
-    imp_col = "importer" if "importer" in frame else ("party" if "party" in frame else None)
+    """Schedule lines matching ``q``: an HS code (dots/spaces ignored) matches lines whose code
+    starts with it or that contain it (an HS6 query finds an HS4 line); words match the
+    description (case-insensitive). Optionally one importer only. One row per line."""
+    frame = _lines_frame(str(ag.id))
     mask = pd.Series(True, index=frame.index)
     q = q.strip()
-    if q:
-        digits = q.replace(".", "").replace(" ", "")
-        by_text = frame.get("description", pd.Series("", index=frame.index)).astype(str).str.contains(
-            q, case=False, regex=False)
-        if digits.isdigit():
-            by_hs = frame[hs_col].astype(str).str.replace(".", "", regex=False).str.startswith(digits) | \
-                pd.Series([digits.startswith(str(h).replace(".", "")) for h in frame[hs_col]], index=frame.index)
-            mask &= by_hs | by_text
-        else:
-            mask &= by_text
-    if importer and imp_col:
-        mask &= frame[imp_col].astype(str) == importer
-    hit = frame[mask]
+    digits = q.replace(".", "").replace(" ", "")
+    if digits.isdigit():
+        prefixes = {digits[:k] for k in (2, 4, 6, 8, 10) if k <= len(digits)}
+        hs = frame["hs"].astype(str)
+        mask &= hs.str.startswith(digits) | hs.isin(prefixes)
+    elif q:
+        mask &= frame["description"].astype(str).str.contains(q, case=False, regex=False)
+    if importer:
+        mask &= frame["importer"] == importer
+    hit = frame[mask].drop_duplicates("id")
+    hit = hit.assign(hs=hit["hs_list"]).drop(columns="hs_list")
     return int(len(hit)), records(hit.head(limit))
 
 
 def rate_path(ag: Any, importer: str, exporter: str, hs: str, start: int, end: int,
               as_of: Any = None) -> dict[str, Any]:
-    """The tariff ``importer`` applies to ``exporter``'s ``hs`` each year ``start..end``."""
+    """The tariff ``importer`` applies to ``exporter``'s ``hs`` each year ``start..end`` (fractions),
+    with a chart and the amendments that touched the deciding line(s)."""
     from tradepact.report.charts import rate_path_figure
 
     rates = engine(AGREEMENT_MODULE, "rates")
-    years = list(range(start, end + 1))
-    frame = pd.DataFrame({"importer": importer, "exporter": exporter, "hs": hs, "year": years})
+    frame = pd.DataFrame({"importer": importer, "exporter": exporter, "hs": hs, "year": range(start, end + 1)})
     out = rates(ag, frame, as_of=as_of)
-    title = f"{importer} tariff on HS {hs} from {exporter}" + (f" (as of {as_of})" if as_of else "")
+    title = f"{importer} tariff on HS {hs} from {exporter}" + (f" (text as of {as_of})" if as_of else "")
     changes = agreement_changes(ag)
-    if len(changes) and "line_id" in out and "line_id" in changes:
-        changes = changes[changes["line_id"].isin(out["line_id"].dropna().unique())]
+    if len(changes) and "target" in changes and "line_id" in out:
+        changes = changes[changes["target"].isin(out["line_id"].dropna().unique())]
+    else:
+        changes = changes.iloc[0:0]
     return {"rows": records(out), "figure": json_safe(rate_path_figure(out, title).to_plotly_json()),
             "changes": records(changes)}
 
