@@ -72,3 +72,9 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def live_server_cls():
+    """The :class:`LiveServer` class (test modules cannot import conftest by name)."""
+    return LiveServer

@@ -60,10 +60,15 @@ function renderTable(el, rows, cols, opts) {
   opts = opts || {};
   if (!rows || !rows.length) { el.innerHTML = '<p class="muted">No rows.</p>'; return; }
   cols = cols || Object.keys(rows[0]).filter(c => c !== opts.flag);
-  const head = cols.map(c => `<th>${esc(c)}</th>`).join('') + (opts.flag ? '<th></th>' : '');
+  const numeric = new Set(cols.filter(c => rows.some(r => typeof r[c] === 'number')));
+  const head = cols.map(c => `<th class="${numeric.has(c) ? 'num' : ''}">${esc(c)}</th>`).join('') + (opts.flag ? '<th></th>' : '');
   const body = rows.map((r, i) => {
     const flagged = opts.flag && r[opts.flag] === false;
-    const cells = cols.map(c => `<td class="${typeof r[c] === 'number' ? 'num' : ''}">${esc(fmt(r[c]))}</td>`).join('');
+    const cells = cols.map(c => {
+      const text = fmt(r[c]);
+      const long = text.length > 40 ? ` title="${esc(text)}"` : '';
+      return `<td class="${numeric.has(c) ? 'num' : ''}"${long}>${esc(text)}</td>`;
+    }).join('');
     const mark = opts.flag ? `<td class="unconfirmed">${flagged ? '⚠ unconfirmed' : ''}</td>` : '';
     return `<tr data-i="${i}" class="${flagged ? 'flagged' : ''}${opts.onRow ? ' clickable' : ''}">${cells}${mark}</tr>`;
   }).join('');
