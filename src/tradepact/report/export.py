@@ -132,17 +132,37 @@ def _title(obj: Any) -> str:
     return "" if obj is None else str(obj)
 
 
+def _values(v: Any) -> list:
+    """A trace's data array as a list: plain lists, numpy arrays, or plotly's typed-array
+    encoding ``{"dtype": "f8", "bdata": base64, "shape": ...}``."""
+    import numpy as np
+
+    if v is None:
+        return []
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+
+        arr = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v.get("dtype", "f8")))
+        return arr.tolist()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return list(v)
+
+
 def _draw(ax, spec: dict[str, Any]) -> None:
     import numpy as np
 
     layout = spec.get("layout", {}) or {}
     traces = [t for t in spec.get("data", []) if t.get("visible", True) is not False]
     bars = [t for t in traces if t.get("type") == "bar"]
-    categorical = any(isinstance(x, str) for t in traces for x in (t.get("x") or []))
+    for t in traces:
+        for key in ("x", "y"):
+            t[key] = _values(t.get(key))
+    categorical = any(isinstance(x, str) for t in traces for x in t["x"])
     cats: list = []
     if categorical:
         for t in traces:
-            for x in t.get("x") or []:
+            for x in t["x"]:
                 if x not in cats:
                     cats.append(x)
 
