@@ -56,7 +56,7 @@ def test_store_lifecycle_and_guards(tmp_path):
 
 
 def test_restart_marks_unfinished_runs_failed(tmp_path):
-    runs = RunStore.open(tmp_path)
+    runs = RunStore.open(tmp_path / "dashboard")
     a, b = runs.create("a", "t", "text", "v"), runs.create("b", "t", "text", "v")
     runs.start(b)
     from tradepact.web.app import create_app
@@ -137,3 +137,24 @@ def test_execute_run_records_engine_errors(tmp_path):
     run = runs.get(rid)
     assert run["status"] == "failed" and run["error"] and run["result"] is None
     assert execute_run(str(runs.path), rid, "name: x") == "skipped", "a finished run is not run again"
+
+
+def test_store_fingerprint_sees_imports_but_not_runs(tmp_path):
+    """Cached ledger answers are keyed by the store's directory mtimes: a file written into the
+    store (atomic rename) changes the key; the dashboard's own run database does not."""
+    import os
+
+    from tradepact.web.services import store_fingerprint
+
+    (tmp_path / "goods").mkdir()
+    before = store_fingerprint(tmp_path)
+    runs = RunStore.open(tmp_path / "dashboard")
+    runs.create("x", "t", "text", "v")
+    st = os.stat(tmp_path)
+    os.utime(tmp_path, ns=(st.st_atime_ns, st.st_mtime_ns))  # creating dashboard/ itself is a one-off
+    assert store_fingerprint(tmp_path)[1:] == before[1:]
+    tmp = tmp_path / "goods" / "part.tmp"
+    tmp.write_text("x")
+    os.utime(tmp_path / "goods", ns=(0, 1))  # make the change visible on coarse-mtime filesystems
+    tmp.replace(tmp_path / "goods" / "part.parquet")
+    assert store_fingerprint(tmp_path) != before

@@ -102,15 +102,17 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
     """The dashboard app on ``store`` (default :func:`default_store`).
 
     ``workers``/``mode`` size the scenario-run pool (``"process"`` or ``"thread"``).
-    Runs left queued/running by a previous server on this store are marked failed.
+    Saved runs live in ``<store>/dashboard/runs.sqlite``. Runs left queued/running by a
+    previous server on this store are marked failed.
     """
     store_dir = Path(store) if store is not None else default_store()
-    runs = RunStore.open(store_dir)
+    runs = RunStore.open(store_dir / services.RUNS_DIR)
     runs.fail_unfinished("the server stopped before this run finished")
     manager = RunManager(runs, workers=workers, mode=mode, target=run_target)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        manager.start()
         yield
         manager.shutdown(wait=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -122,14 +123,45 @@ def _pair_events(a: str, b: str) -> list:
     return [(facts.entry_into_force, "KORUS in force")]
 
 
+#: Sub-directory of the store that holds the dashboard's own files (saved runs).
+RUNS_DIR = "dashboard"
+
+
+def store_fingerprint(store_dir: Any) -> tuple:
+    """Modification times of the store directory and its sub-directories (not the runs
+    database): changes whenever a file is added, replaced or removed (atomic writes rename
+    into a directory). Used to key cached answers so an import is seen at once."""
+    if store_dir is None:
+        return ()
+    out = []
+    stack = [str(store_dir)]
+    while stack and len(out) < 10_000:
+        d = stack.pop()
+        try:
+            out.append((d, os.stat(d).st_mtime_ns))
+            with os.scandir(d) as it:
+                stack.extend(e.path for e in it if e.is_dir(follow_symlinks=False) and e.name != RUNS_DIR)
+        except OSError:
+            continue
+    return tuple(sorted(out))
+
+
 def ledger(a: str, b: str, start: int | None, end: int | None, store_dir: Any,
            since: Any = None) -> dict[str, Any]:
     """``a``'s goods and services trade with ``b`` by year (USD millions), with a chart.
 
     Returns ``{a, b, start, end, rows, figure, before_after, sources, unconfirmed_years,
     message}``; when neither the store nor the built-in facts have the pair, ``rows`` is
-    empty and ``message`` says what to import.
+    empty and ``message`` says what to import. Answers are cached per request and store
+    state (:func:`store_fingerprint`); building the plotly figure dominates the cost.
     """
+    key = (a, b, start, end, since, None if store_dir is None else str(store_dir), store_fingerprint(store_dir))
+    return dict(_ledger_cached(*key))
+
+
+@lru_cache(maxsize=512)
+def _ledger_cached(a: str, b: str, start: int | None, end: int | None, since: Any, store_dir: Any,
+                   fingerprint: tuple) -> dict[str, Any]:
     from tradepact.errors import ConfigError
     from tradepact.report.charts import balance_chart
 
@@ -295,7 +327,21 @@ def search_lines(ag: Any, q: str, importer: str | None, limit: int) -> tuple[int
 def rate_path(ag: Any, importer: str, exporter: str, hs: str, start: int, end: int,
               as_of: Any = None) -> dict[str, Any]:
     """The tariff ``importer`` applies to ``exporter``'s ``hs`` each year ``start..end`` (fractions),
-    with a chart and the amendments that touched the deciding line(s)."""
+    with a chart and the amendments that touched the deciding line(s). Cached for built-in
+    agreements (they do not change while the server runs)."""
+    if get_agreement(str(ag.id)) is ag:
+        return dict(_rate_path_cached(str(ag.id), importer, exporter, hs, start, end, as_of))
+    return _rate_path(ag, importer, exporter, hs, start, end, as_of)
+
+
+@lru_cache(maxsize=1024)
+def _rate_path_cached(agreement_id: str, importer: str, exporter: str, hs: str, start: int, end: int,
+                      as_of: Any) -> dict[str, Any]:
+    return _rate_path(get_agreement(agreement_id), importer, exporter, hs, start, end, as_of)
+
+
+def _rate_path(ag: Any, importer: str, exporter: str, hs: str, start: int, end: int,
+               as_of: Any = None) -> dict[str, Any]:
     from tradepact.report.charts import rate_path_figure
 
     rates = engine(AGREEMENT_MODULE, "rates")

@@ -78,6 +78,14 @@ class RunManager:
                     self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="tradepact-run")
             return self._pool
 
+    def start(self) -> None:
+        """Create the pool now and load the engines in every worker (server start-up), so
+        the first runs do not wait for processes to spawn."""
+        pool = self._executor()
+        if self.mode == "process":
+            for _ in range(self.workers):
+                pool.submit(_warm_up)
+
     def submit(self, run_id: str, scenario_text: str) -> None:
         """Queue ``run_id``; returns immediately."""
         try:
