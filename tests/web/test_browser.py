@@ -80,6 +80,12 @@ def test_ledger_kor_usa_chart_renders(live, page):
     assert "KOR with USA" in page.inner_text("#ledger-status")
     assert page.js_errors == []
     shot(page, "ledger-KOR-USA.png")
+    # before/after the entry into force: a table of yearly averages appears
+    page.fill("#since", "2012-03-15")
+    page.click("#show")
+    page.wait_for_selector("#before-after-table tbody tr")
+    assert "goods_balance" in page.inner_text("#before-after-table")
+    assert "since=2012-03-15" in page.url
 
 
 def test_scenario_runner_runs_auto_tariff_25(live, page):
