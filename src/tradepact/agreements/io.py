@@ -129,7 +129,7 @@ def agreement_from_dict(data: Any, file: str | Path | None = None, source_text: 
         line = _yaml_line(source_text, loc) if source_text else None
         if line:
             msg = f"(line {line}) {msg}"
-        got = None if err["type"] == "missing" else _short(err.get("input"))
+        got = None if err["type"] == "missing" or ", got " in msg else _short(err.get("input"))
         raise DataFormatError(file=fname, field=_path_text(loc) or None, message=msg, got=got) from None
     # annex schedules imported from CSV files
     if not isinstance(imports, list):

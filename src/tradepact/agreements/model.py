@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PrivateAttr, Tag, field_validator, model_validator
 
 from tradepact import countries, products
 
@@ -35,11 +35,23 @@ def parse_hs(value: Any) -> str:
     return code
 
 
-def _hs_list(v: Any) -> list[str]:
+def _hs_list(v: Any) -> list:
     items = v if isinstance(v, list) else [v]
     if not items:
         raise ValueError("at least one HS code is needed")
-    return [parse_hs(x) for x in items]
+    return items
+
+
+def _iso3(v: Any) -> str:
+    if not isinstance(v, str) or not countries.is_valid(v):
+        raise ValueError(f"expected an ISO3 country code, got {v!r}")
+    return v
+
+
+#: An HS code as written in a file, normalized ("0201.10" -> "020110").
+HsCode = Annotated[str, BeforeValidator(parse_hs)]
+#: An ISO3 country (or declared region) code.
+Iso3 = Annotated[str, BeforeValidator(_iso3)]
 
 
 def parse_year_set(value: Any) -> list[tuple[int, int]]:
@@ -260,7 +272,7 @@ class ScheduleLine(_Model):
 
     id: str
     importer: str
-    hs: list[str]
+    hs: list[HsCode]
     description: str = ""
     base_rate: float | None = Field(default=None, ge=0)
     specific: SpecificDuty | None = None
@@ -319,7 +331,7 @@ class Measure(_Model):
     id: str
     importer: str
     exporter: str | None = None
-    hs: list[str]
+    hs: list[HsCode]
     kind: Literal["standards_allowance", "absolute_quota", "voluntary_restraint", "other"]
     description: str = ""
     volume: VolumePath
@@ -348,7 +360,7 @@ class MfnRate(_Model):
     """An importer's MFN rate for an HS code (used for non-parties when given)."""
 
     importer: str
-    hs: list[str]
+    hs: list[HsCode]
     rate: float = Field(ge=0)
     source: str
     confirmed: bool = True
@@ -446,7 +458,7 @@ class Agreement(_Model):
 
     id: str
     name: str
-    parties: list[str] = Field(min_length=2)
+    parties: list[Iso3] = Field(min_length=2)
     signed: dt.date | None = None
     entry_into_force: dt.date
     source: str = ""
@@ -460,13 +472,6 @@ class Agreement(_Model):
     _file: str | None = PrivateAttr(default=None)
     _cache: dict = PrivateAttr(default_factory=dict)
 
-    @field_validator("parties")
-    @classmethod
-    def _parties(cls, v: list[str]) -> list[str]:
-        for p in v:
-            if not countries.is_valid(p):
-                raise ValueError(f"expected ISO3 country codes, got {p!r}")
-        return v
 
     @model_validator(mode="after")
     def _calendar_default(self) -> "Agreement":

@@ -307,9 +307,10 @@ def rate(ag: Agreement, importer: str, exporter: str, hs: str, year: int, as_of=
                               confirmed=bool(comp.mfn_confirmed[mi]), importer=importer, exporter=exporter, hs=hs,
                               year=year, stage=stage, preferential=False)
     if li < 0:
+        quota = _quota_for(ag, comp, li, importer, exporter, hs, stage, day, float("nan")) if pref else None
         return RateResult(rate=float("nan"), base_rate=float("nan"), category="unscheduled", line_id=None,
-                          amendment=None, source="", confirmed=False, importer=importer, exporter=exporter, hs=hs,
-                          year=year, stage=stage, preferential=pref)
+                          amendment=None, source="", confirmed=False, quota=quota, importer=importer,
+                          exporter=exporter, hs=hs, year=year, stage=stage, preferential=pref)
     ln = comp.text.lines[li]
     if pref:
         frac = float(comp.F[comp.cat[li], min(stage, staging.MAX_STAGE)])
