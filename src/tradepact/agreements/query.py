@@ -353,37 +353,51 @@ def rates(ag: Agreement, frame: pd.DataFrame, as_of=None) -> pd.DataFrame:
         raise DataFormatError(field=", ".join(missing), expected="columns importer, exporter, hs, year",
                               got=list(frame.columns), message="rates(): missing column(s)")
     n = len(frame)
-    out = frame.copy()
     if n == 0:
+        out = frame.copy()
         for c in RATE_COLUMNS:
             out[c] = pd.Series(dtype=object)
         return out
-    hs = frame["hs"].astype("string").str.replace(r"[.\s]", "", regex=True)
-    bad = products.invalid_codes(hs).to_numpy()
+    # factorize first; string work happens on unique values only
+    hs_codes, hs_uniq = pd.factorize(frame["hs"].to_numpy(dtype=object), use_na_sentinel=True)
+    hs_series = pd.Series(hs_uniq, dtype=object)
+    if pd.api.types.infer_dtype(hs_uniq, skipna=False) == "string":
+        hs_clean = hs_series.str.replace(r"[.\s]", "", regex=True)
+        bad_u = products.invalid_codes(hs_clean).to_numpy(dtype=bool)
+    else:  # numbers or mixed: never valid codes (leading zeros lost)
+        hs_clean = hs_series.map(lambda v: products.clean(v) if isinstance(v, str) else v)
+        bad_u = ~hs_clean.map(products.is_valid).to_numpy(dtype=bool)
+    bad = (hs_codes < 0) | bad_u[np.maximum(hs_codes, 0)] if len(hs_uniq) else hs_codes < 0
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise DataFormatError(row=r + 1, field="hs", expected="an HS code string of 2, 4, 6, 8 or 10 digits",
                               got=frame["hs"].iloc[r])
+    hs_clean = hs_clean.to_numpy(dtype=object)
     try:
         years = frame["year"].to_numpy(dtype=np.int64)
     except (TypeError, ValueError):
         raise DataFormatError(field="year", expected="integer years", got=str(frame["year"].dtype)) from None
     doy = None
     if "day" in frame.columns:
-        d = frame["day"].astype("string")
-        parsed = pd.to_datetime("2000-" + d.str[-5:], format="%Y-%m-%d", errors="coerce")
-        bad_day = (parsed.isna() & d.notna()).to_numpy()
+        d_codes, d_uniq = pd.factorize(frame["day"].to_numpy(dtype=object), use_na_sentinel=True)
+        d_str = pd.Series(d_uniq, dtype=object).astype(str)
+        parsed = pd.to_datetime("2000-" + d_str.str[-5:], format="%Y-%m-%d", errors="coerce")
+        u_doy = (parsed.dt.dayofyear - 1).to_numpy(dtype=np.float64, na_value=np.nan)
+        bad_day = (d_codes >= 0) & np.isnan(np.append(u_doy, 0.0)[d_codes])
         if bad_day.any():
             r = int(np.flatnonzero(bad_day)[0])
             raise DataFormatError(row=r + 1, field="day", expected="a day of the year as 'MM-DD'",
                                   got=frame["day"].iloc[r])
-        doy = (parsed.dt.dayofyear - 1).to_numpy(dtype=np.float64, na_value=np.nan)
-    importer = frame["importer"].astype("string")
-    exporter = frame["exporter"].astype("string")
+        doy = np.where(d_codes >= 0, np.append(u_doy, np.nan)[d_codes], np.nan)
+    imp_codes, imp_uniq = pd.factorize(frame["importer"].to_numpy(dtype=object))
+    exp_codes, exp_uniq = pd.factorize(frame["exporter"].to_numpy(dtype=object))
+    imp_uniq = np.asarray(imp_uniq, dtype=object)
+    exp_uniq = np.asarray(exp_uniq, dtype=object)
     cal = ag.staging.calendar
 
     # per unique year: stage and the text (set of amendments) that decides it
-    uy, yinv = np.unique(years, return_inverse=True)
+    yinv, uy = pd.factorize(years)
+    uy = np.asarray(uy, dtype=np.int64)
     ustage = np.array([staging.stage_on(cal, staging.annual_reference_day(cal, y)) for y in uy], dtype=np.int64)
     ukey = [tuple(a.id for a in ag.amendments_in_force(_text_day(ag, int(y), as_of))) for y in uy]
     regimes = {k: i for i, k in enumerate(dict.fromkeys(ukey))}
@@ -391,8 +405,13 @@ def rates(ag: Agreement, frame: pd.DataFrame, as_of=None) -> pd.DataFrame:
     row_regime = uregime[yinv]
     row_stage = np.clip(ustage[yinv], 0, staging.MAX_STAGE)
 
+    # preferential: both parties and different (decided on unique (importer, exporter) pairs)
     parties = set(ag.parties)
-    pref = (importer.isin(parties) & exporter.isin(parties) & (importer != exporter)).to_numpy(dtype=bool)
+    ie = imp_codes.astype(np.int64) * max(len(exp_uniq), 1) + exp_codes
+    ie_inv, ie_u = pd.factorize(ie)
+    ui, ue = imp_uniq[ie_u // max(len(exp_uniq), 1)], exp_uniq[ie_u % max(len(exp_uniq), 1)]
+    pref_u = np.array([a in parties and b in parties and a != b for a, b in zip(ui, ue)], dtype=bool)
+    pref = pref_u[ie_inv]
 
     res_rate = np.full(n, np.nan)
     res_base = np.full(n, np.nan)
@@ -405,11 +424,12 @@ def rates(ag: Agreement, frame: pd.DataFrame, as_of=None) -> pd.DataFrame:
     res_qvol = np.full(n, np.nan)
     res_qunit = np.empty(n, dtype=object)
 
-    # unique (importer, hs) pairs: match once per regime
-    pair = pd.MultiIndex.from_arrays([importer, hs])
-    pcodes, puniq = pd.factorize(pair)
-    u_imp = pd.Series(puniq.get_level_values(0).astype(str))
-    u_hs = pd.Series(puniq.get_level_values(1).astype(str))
+    # unique (importer, hs) pairs: matched once per regime
+    nh = max(len(hs_uniq), 1)
+    pair = imp_codes.astype(np.int64) * nh + hs_codes
+    pcodes, pair_u = pd.factorize(pair)
+    u_imp = pd.Series(imp_uniq[pair_u // nh].astype(str), dtype=object)
+    u_hs = pd.Series(hs_clean[pair_u % nh], dtype=object)
 
     for key, r in regimes.items():
         rows = np.flatnonzero(row_regime == r)
@@ -465,17 +485,11 @@ def rates(ag: Agreement, frame: pd.DataFrame, as_of=None) -> pd.DataFrame:
             out_override = comp.trq_out[tix]
             res_rate[sub] = np.where(np.isnan(out_override), res_rate[sub], out_override)
 
-    out["rate"] = res_rate
-    out["base_rate"] = res_base
-    out["category"] = res_cat
-    out["line_id"] = res_line
-    out["amendment"] = res_am
-    out["source"] = res_src
-    out["confirmed"] = res_conf
-    out["stage"] = row_stage
-    out["in_quota_rate"] = res_inq
-    out["quota_volume"] = res_qvol
-    out["quota_unit"] = res_qunit
+    added = {"rate": res_rate, "base_rate": res_base, "category": res_cat, "line_id": res_line,
+             "amendment": res_am, "source": res_src, "confirmed": res_conf, "stage": row_stage,
+             "in_quota_rate": res_inq, "quota_volume": res_qvol, "quota_unit": res_qunit}
+    keep = [c for c in frame.columns if c not in added]
+    out = pd.concat([frame[keep], pd.DataFrame(added, index=frame.index, copy=False)], axis=1, copy=False)
     return out
 
 
