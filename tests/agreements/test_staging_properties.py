@@ -145,3 +145,18 @@ def test_rates_equals_rate_on_korus(data):
         assert (math.isnan(r.rate) and math.isnan(g["rate"])) or math.isclose(r.rate, g["rate"], abs_tol=1e-15)
         assert r.category == g["category"] and r.line_id == g["line_id"]
         assert r.amendment == g["amendment"] and r.confirmed == bool(g["confirmed"]) and r.source == g["source"]
+
+
+@SETTINGS
+@given(eif=dates, later=calendars, day=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2080, 12, 31)))
+def test_stage_on_any_day(eif, later, day):
+    """The stage in force on any date equals the count of cut dates up to it (cut days included)."""
+    from tradepact.agreements.model import Calendar
+    from tradepact.agreements.staging import stage_on
+
+    cal = Calendar(year_1_starts=eif, later_cuts_on=later)
+    assert stage_on(cal, day) == _oracle_stage(eif, later, day)
+    if later != "anniversary":  # a cut day itself already has the new stage
+        m, d = map(int, later.split("-"))
+        cut = dt.date(max(day.year, eif.year + 1), m, d)
+        assert stage_on(cal, cut) == stage_on(cal, cut - dt.timedelta(days=1)) + 1
