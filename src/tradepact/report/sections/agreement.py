@@ -90,7 +90,8 @@ def korus_section() -> Section:
     beef, trucks, trucks_old = HEADLINE[0][0], HEADLINE[5][0], HEADLINE[6][0]
     zero_old = min(y for y in YEARS if at(trucks_old, y) == 0)
     zero_new = min(y for y in YEARS if at(trucks, y) == 0)
-    sec.summary = (f"Korea's beef tariff {at(beef, 2011):.0%} → {at(beef, 2018):.1%} (2018) → 0 ({min(y for y in YEARS if at(beef, y) == 0)}); "
+    beef_zero = min(y for y in YEARS if at(beef, y) == 0)
+    sec.summary = (f"Korea's beef tariff {at(beef, 2011):.0%} → {at(beef, 2018):.1%} (2018) → 0 ({beef_zero}); "
                    f"cars to 0 in 2016 both ways; the 2018 protocol moved the end of the US 25% light-truck "
                    f"tariff from {zero_old} to {zero_new}")
     sec.add(Note(
@@ -160,8 +161,8 @@ def korus_section() -> Section:
         if issues:
             rows.append({"line": ln.id, "importer": ln.importer, "product": ln.description,
                          "staging": describe(text.categories[ln.category]), "unconfirmed": "; ".join(issues),
-                         "note": ln.notes or "", "confirmed": not (ln.unconfirmed_years or ln.effective_base is None
-                                                                   or not ln.confirmed)})
+                         "note": ln.notes or "",
+                         "confirmed": not (ln.unconfirmed_years or ln.effective_base is None or not ln.confirmed)})
     unc = pd.DataFrame(rows)
     n_years = int((~unc["confirmed"]).sum())
     sec.add(Note(
