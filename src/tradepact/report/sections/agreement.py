@@ -128,14 +128,22 @@ def korus_section() -> Section:
         "before": y18["before"], "after": y18["after"],
         "outside the agreement": y18["outside_agreement"].map({True: "yes (US Section 232)", False: ""}),
         "source": y18["source"], "confirmed": y18["confirmed"]})
+    fm_before = quotas(ag, 2018).set_index("id").loc["KR-FMVSS-ALLOWANCE", "volume"]
+    fm_after = quotas(ag, 2019).set_index("id").loc["KR-FMVSS-ALLOWANCE", "volume"]
+    steel = quotas(ag, 2018).set_index("id").loc["US-STEEL-232-QUOTA"]
+    steel_am = ams[ch.loc[ch["target"] == "US-STEEL-232-QUOTA", "amendment"].iloc[0]]
+    tariff_lines = sorted(set(ch.loc[(ch["amendment"] == protocol.id) & (ch["target_kind"] == "line"), "target"]))
+    others = ("It changed no other tariff line in the built-in schedule (beef and pork access was untouched)."
+              if tariff_lines == ["US-LIGHT-TRUCKS"] else f"Tariff lines changed: {', '.join(tariff_lines)}.")
     sec.add(Note(
         f"What the 2018 renegotiation changed. The protocol (signed {_day(protocol.agreed)}, in force "
-        f"{_day(protocol.effective)}) kept the US 25% tariff on Korean light trucks through {zero_new - 1} "
-        f"(eliminated 1 January {zero_new}) instead of ending it in {zero_old}, and doubled the number of cars per US maker that Korea accepts on "
-        f"US safety standards (25,000 → 50,000). It changed no other tariff in the built-in schedule: beef and "
-        f"pork access was untouched. The steel quota agreed alongside it is a US measure under Section 232, "
-        f"outside the agreement text (exemption from the 25% steel tariff for an absolute quota of about "
-        f"2.68 million tonnes a year, from May 2018).", kind="verdict"))
+        f"{_day(protocol.effective)}) kept the US {at(trucks, zero_new - 1):.0%} tariff on Korean light trucks through {zero_new - 1} "
+        f"(eliminated 1 January {zero_new}) instead of ending it in {zero_old}, and raised the number of cars per "
+        f"US maker that Korea accepts on US safety standards from {fm_before:,.0f} to {fm_after:,.0f}. {others} "
+        f"The steel quota agreed alongside it is a US measure outside the agreement text, under "
+        f"{steel['legal_basis'].split(' (')[0]}: "
+        f"Korea was exempted from the 25% Section 232 steel tariff for an absolute quota of about "
+        f"{steel['volume'] / 1e6:.2f} million tonnes a year, from {_day(steel_am.effective)}.", kind="verdict"))
     sec.add(TableBlock(table.drop(columns=["source"]), name="korus_2018_changes",
                        caption="Changes made in 2018 (from `tradepact schedule korus --changes`)",
                        source=" | ".join(dict.fromkeys(s for s in y18["source"])), flag_column="confirmed"))
