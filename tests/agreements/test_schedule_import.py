@@ -99,3 +99,21 @@ def test_yaml_round_trip(tmp_path, write_yaml):
 def test_agreement_from_dict_builds_in_code(minimal):
     ag = agreement_from_dict(minimal)
     assert ag.file == "<agreement>" and rate(ag, "KOR", "USA", "0201", 2012).rate == pytest.approx(0.32)
+
+
+def test_specific_duty_with_ave_and_rate_changes(write_yaml, minimal):
+    from tradepact.agreements import rate_changes
+
+    minimal["lines"].append({"id": "SUGAR", "importer": "KOR", "hs": ["1701"], "category": "E5",
+                             "specific": {"amount": 1440, "unit": "won/kg", "ave": 0.30},
+                             "source": "t", "confirmed": True})
+    ag = load_agreement(write_yaml(minimal))
+    r = rate(ag, "KOR", "USA", "170199", 2013)
+    assert r.base_rate == 0.30 and r.rate == pytest.approx(0.30 * 3 / 5)  # staged on the AVE
+    frame = pd.DataFrame({"importer": ["KOR", "KOR", "USA"], "exporter": ["USA", "AUS", "KOR"],
+                          "hs": ["1701", "0201", "8703"], "year": [1999, 1999, 1999]})
+    ch = rate_changes(ag, frame, 2011, 2014)
+    assert ch["rate_from"].tolist() == pytest.approx([0.30, 0.40, 0.025])
+    assert ch["rate_to"].tolist() == pytest.approx([0.30 * 2 / 5, 0.40, 0.0])
+    assert ch["change"].tolist() == pytest.approx([-0.30 * 3 / 5, 0.0, -0.025])
+    assert ch["category"].tolist() == ["E5", "MFN", "A"] and "year" not in ch.columns

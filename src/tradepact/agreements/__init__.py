@@ -19,11 +19,11 @@ from tradepact.agreements.io import (
     read_yaml,
 )
 from tradepact.agreements.model import Agreement, Amendment, Measure, ScheduleLine
-from tradepact.agreements.query import QuotaInfo, RateResult, changes, quotas, rate, rates, schedule
+from tradepact.agreements.query import QuotaInfo, RateResult, changes, quotas, rate, rate_changes, rates, schedule
 from tradepact.agreements.staging import describe as describe_category
 
 __all__ = [
     "Agreement", "Amendment", "Measure", "ScheduleLine", "RateResult", "QuotaInfo",
     "load_agreement", "builtin_agreements", "agreement_from_dict", "read_yaml", "read_schedule_csv", "dump_yaml",
-    "rate", "rates", "schedule", "quotas", "changes", "describe_category",
+    "rate", "rates", "rate_changes", "schedule", "quotas", "changes", "describe_category",
 ]

@@ -502,6 +502,27 @@ def schedule(ag: Agreement, importer: str, exporter: str, hs: str, years, as_of=
     return rates(ag, frame, as_of=as_of)
 
 
+def rate_changes(ag: Agreement, frame: pd.DataFrame, from_year: int, to_year: int, as_of=None) -> pd.DataFrame:
+    """Tariff change between two years for each row of ``frame`` (``importer, exporter, hs``; a
+    ``year`` column, if any, is ignored) -- the input a simulation needs.
+
+    Returns ``frame`` + ``rate_from, rate_to`` (fractions), ``change`` (= rate_to - rate_from),
+    ``category, line_id, amendment, source`` (of ``to_year``) and ``confirmed`` (both years
+    confirmed).
+    """
+    base = frame.drop(columns=[c for c in ("year",) if c in frame.columns])
+    a = rates(ag, base.assign(year=int(from_year)), as_of=as_of)
+    b = rates(ag, base.assign(year=int(to_year)), as_of=as_of)
+    out = base.copy()
+    out["rate_from"] = a["rate"].to_numpy()
+    out["rate_to"] = b["rate"].to_numpy()
+    out["change"] = out["rate_to"] - out["rate_from"]
+    for c in ("category", "line_id", "amendment", "source"):
+        out[c] = b[c].to_numpy()
+    out["confirmed"] = a["confirmed"].to_numpy() & b["confirmed"].to_numpy()
+    return out
+
+
 def quotas(ag: Agreement, year: int, as_of=None) -> pd.DataFrame:
     """Every quantity limit (TRQs on lines, measures) in force in ``year``: one row each with
     ``id, kind, importer, exporter, hs, volume, unit, in_quota_rate, outside_agreement,

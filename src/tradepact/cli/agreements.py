@@ -32,11 +32,11 @@ FILE_HELP = "Agreement YAML file (instead of a built-in name)."
 def _resolve(agreement: Optional[str], file: Optional[Path]):
     if file is not None and agreement is not None:
         raise ConfigError("give either an agreement name or --file, not both")
-    if file is not None:
-        return load_agreement(file)
-    if agreement is None:
+    if agreement is None and file is None:
         raise ConfigError(f"name an agreement ({', '.join(builtin_agreements())}) or give --file my.yaml")
-    return load_agreement(agreement)
+    # a full annex schedule can take seconds to validate: show a spinner on stderr (stdout stays clean)
+    with Console(stderr=True).status(f"loading and validating {file or agreement}", spinner="dots"):
+        return load_agreement(file if file is not None else agreement)
 
 
 def parse_years(text: str) -> list[int]:
