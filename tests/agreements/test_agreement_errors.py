@@ -185,3 +185,12 @@ def test_csv_schedule_unknown_category_via_yaml(tmp_path, write_yaml, minimal):
     minimal["schedules"] = [{"file": "annex.csv", "importer": "KOR", "source": "annex"}]
     msg = _err(write_yaml, minimal)
     assert "category" in msg and "'Q'" in msg
+
+
+def test_csv_fraction_unit_catches_percentages(tmp_path):
+    p = tmp_path / "annex.csv"
+    p.write_text("HS8,Description,Base Rate,Staging Category\n02013000,beef,0.4,E5\n02023000,beef,40,E5\n")
+    with pytest.raises(DataFormatError, match="row 2, field 'Base Rate'.*percentage"):
+        read_schedule_csv(p, importer="KOR", rate_unit="fraction")
+    with pytest.raises(ConfigError, match="ISO3"):
+        read_schedule_csv(p, importer="Korea")
