@@ -287,5 +287,6 @@ def read_schedule_csv(path: str | Path, importer: str, source: str | None = None
         lines.append(ScheduleLine.model_construct(
             id=f"{prefix}-{hs_a[i]}", importer=importer, hs=[str(hs_a[i])], description=str(desc_a[i]),
             base_rate=None if spec_a[i] else float(adval[i]), specific=specific, category=str(cat_a[i]),
-            source=src, confirmed=bool(confirmed)))
+            source=src, confirmed=bool(confirmed), unconfirmed_years=[], season=None, trq=None, safeguard=None,
+            hs_confirmed=True, notes=None))  # every field given: pydantic's default-factory lookup is slow
     return lines
