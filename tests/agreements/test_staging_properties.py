@@ -131,17 +131,18 @@ def test_rates_equals_rate_on_korus(data):
     n = data.draw(st.integers(1, 40))
     rows = []
     for _ in range(n):
-        base = data.draw(st.sampled_from(_KORUS_CODES + ["9999", "72", "7208"]))
+        base = data.draw(st.sampled_from(_KORUS_CODES + ["9999", "72", "7208", "080510", "080510"]))
         extra = data.draw(st.sampled_from(["", "00", "1234"]))
         hs = (base + extra)[:10] if len(base + extra) in (2, 4, 6, 8, 10) else base
         rows.append(dict(importer=data.draw(st.sampled_from(["KOR", "USA", "JPN"])),
                          exporter=data.draw(st.sampled_from(["KOR", "USA", "AUS"])), hs=hs,
-                         year=data.draw(st.integers(2005, 2045))))
+                         year=data.draw(st.integers(2005, 2045)),
+                         day=data.draw(st.sampled_from([None, "06-01", "12-01", "02-29"]))))
     as_of = data.draw(st.sampled_from([None, dt.date(2011, 1, 1), dt.date(2017, 12, 31), dt.date(2019, 6, 1)]))
     frame = pd.DataFrame(rows)
     got = rates(KORUS, frame, as_of=as_of)
     for rec, (_, g) in zip(rows, got.iterrows()):
-        r = rate(KORUS, rec["importer"], rec["exporter"], rec["hs"], rec["year"], as_of=as_of)
+        r = rate(KORUS, rec["importer"], rec["exporter"], rec["hs"], rec["year"], as_of=as_of, day=rec["day"])
         assert (math.isnan(r.rate) and math.isnan(g["rate"])) or math.isclose(r.rate, g["rate"], abs_tol=1e-15)
         assert r.category == g["category"] and r.line_id == g["line_id"]
         assert r.amendment == g["amendment"] and r.confirmed == bool(g["confirmed"]) and r.source == g["source"]
