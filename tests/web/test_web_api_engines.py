@@ -176,3 +176,19 @@ def test_concurrent_real_runs_in_worker_processes_never_mix(web_store):
         assert run["result"]["totals"] == pytest.approx(_direct(text)["totals"], rel=1e-12)
     names = [r["scenario_name"] for r in runs]
     assert len(set(names)) == len(names)
+
+
+def test_run_over_the_time_limit_is_stopped_and_recorded(web_store):
+    """Monte Carlo draws report progress per draw; a run past the limit stops there, failed."""
+    from fastapi.testclient import TestClient
+
+    from tradepact.web.app import create_app
+
+    app = create_app(web_store, workers=1, mode="thread", run_time_limit=0.5)
+    with TestClient(app) as c:
+        base = c.get("/api/scenarios/auto-tariff-25").json()["text"]
+        text = base + "draws:\n  n: 10000\n  seed: 1\n"
+        r = c.post("/api/runs", json={"scenario_text": text})
+        assert r.status_code == 202, r.text
+        run = _wait(c, r.json()["id"])
+    assert run["status"] == "failed" and "time limit of 0.5 s" in run["error"] and run["result"] is None

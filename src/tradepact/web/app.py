@@ -5,6 +5,7 @@ the ledger store (if any) and ``runs.sqlite`` with the saved scenario runs.
 """
 from __future__ import annotations
 
+import functools
 import os
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -23,7 +24,7 @@ from tradepact.web import services
 from tradepact.web.api import router as api_router
 from tradepact.web.runs import RunStore
 from tradepact.web.safety import InputError
-from tradepact.web.worker import RunManager, execute_run
+from tradepact.web.worker import RUN_TIME_LIMIT, RunManager, execute_run
 
 HERE = Path(__file__).parent
 
@@ -98,16 +99,19 @@ def _plotly_js() -> bytes:
 
 
 def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode: str = "process",
-               run_target=execute_run) -> FastAPI:
+               run_time_limit: float | None = RUN_TIME_LIMIT, run_target=None) -> FastAPI:
     """The dashboard app on ``store`` (default :func:`default_store`).
 
-    ``workers``/``mode`` size the scenario-run pool (``"process"`` or ``"thread"``).
+    ``workers``/``mode`` size the scenario-run pool (``"process"`` or ``"thread"``);
+    ``run_time_limit`` (seconds, None = none) stops a run that takes longer.
     Saved runs live in ``<store>/dashboard/runs.sqlite``. Runs left queued/running by a
     previous server on this store are marked failed.
     """
     store_dir = Path(store) if store is not None else default_store()
     runs = RunStore.open(store_dir / services.RUNS_DIR)
     runs.fail_unfinished("the server stopped before this run finished")
+    if run_target is None:
+        run_target = functools.partial(execute_run, time_limit=run_time_limit)
     manager = RunManager(runs, workers=workers, mode=mode, target=run_target)
 
     @asynccontextmanager

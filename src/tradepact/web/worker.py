@@ -18,19 +18,38 @@ from tradepact.errors import TradepactError
 from tradepact.web.runs import RunStore
 
 
-def execute_run(db_path: str, run_id: str, scenario_text: str) -> str:
+class RunTimeLimit(TradepactError):
+    """A run went over the server's time limit."""
+
+
+#: Default wall-time limit of one run, seconds (checked at each progress step, e.g. per draw).
+RUN_TIME_LIMIT = 600.0
+
+
+def execute_run(db_path: str, run_id: str, scenario_text: str, time_limit: float | None = RUN_TIME_LIMIT) -> str:
     """Run one saved run to completion in this worker; returns its final status.
 
-    Never raises for a failing scenario: the failure is recorded on the run.
+    Never raises for a failing scenario: the failure is recorded on the run. ``time_limit``
+    (seconds) is enforced at each progress step: a run over it stops and is recorded failed.
     """
+    import time
+
     runs = RunStore(Path(db_path))
     if not runs.start(run_id):
         return "skipped"
+    t0 = time.monotonic()
+
+    def progress(fraction: float, stage: str) -> None:
+        if time_limit is not None and time.monotonic() - t0 > time_limit:
+            raise RunTimeLimit(f"the run went over the server's time limit of {time_limit:g} s "
+                               f"(at: {stage}); use fewer draws or years, or run it with `tradepact simulate`")
+        runs.progress(run_id, fraction, stage)
+
     try:
         from tradepact.web.services import EngineMissing, run_scenario_text
         from tradepact.web.safety import InputError
 
-        payload, summary = run_scenario_text(scenario_text, lambda f, s: runs.progress(run_id, f, s))
+        payload, summary = run_scenario_text(scenario_text, progress)
     except (TradepactError, EngineMissing, InputError) as exc:
         runs.fail(run_id, str(exc))
         return "failed"

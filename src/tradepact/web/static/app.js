@@ -105,7 +105,9 @@ function renderRun(el, run) {
   const totals = res.totals || {};
   const totalRows = Object.entries(totals).filter(([k, v]) => typeof v !== 'object' || v === null)
     .map(([k, v]) => ({measure: k, value: v}));
+  const caveats = (res.caveats || []).concat(res.notes || []);
   el.innerHTML = `<p class="verdict" id="run-summary">${esc(run.summary || '')}</p>
+    ${caveats.map(c => `<p class="note caveat">${esc(c)}</p>`).join('')}
     <h2>Totals</h2><div id="totals-table"></div>
     <div id="run-charts"></div>
     <h2>Per line</h2><p class="muted">Each line carries the inputs used next to its results (USD millions; rates as fractions).</p>
