@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_row("GET /api/ledger while runs go", str(len(sc["ledger_during"])), "",
               f"{_pct(sc['ledger_during'], .5):.1f}", f"{_pct(sc['ledger_during'], .95):.1f}", f"{d_ledger:.1f}",
               f"{_pct(sc['ledger_during'], .5) / d_ledger:.2f}")
-    console = Console()
+    console = Console(width=max(120, Console().width))
     console.print(t)
     done = sum(1 for r in sc["runs"].values() if r.get("status") == "done")
     console.print(f"runs: {len(texts)} submitted, {done} done with their own results, "
