@@ -151,3 +151,11 @@ def test_default_bind_is_loopback():
     from tradepact.cli.serve import serve
 
     assert inspect.signature(serve).parameters["host"].default.default == "127.0.0.1"
+
+
+def test_foreign_host_header_is_refused(client):
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 cannot drive the dashboard."""
+    r = client.get("/api/health", headers={"host": "evil.example:8000"})
+    assert r.status_code == 400
+    assert client.get("/api/health", headers={"host": "127.0.0.1:8000"}).status_code == 200
+    assert client.get("/api/health", headers={"host": "localhost:8000"}).status_code == 200

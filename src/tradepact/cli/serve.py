@@ -25,11 +25,12 @@ def serve(
 
     from tradepact.web.app import create_app
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    if not loopback:
         Console(stderr=True).print(f"[yellow]warning:[/] binding to {host}: the dashboard has no authentication "
                                    "and will be reachable from other machines.")
     try:
-        web_app = create_app(store, workers=workers)
+        web_app = create_app(store, workers=workers, **({} if loopback else {"allowed_hosts": ["*"]}))
     except OSError as exc:
         raise ConfigError(f"--store {store}: {exc}") from exc
     Console(stderr=True).print(f"tradepact dashboard on http://{host}:{port}/  (store: {web_app.state.store_dir})")

@@ -11,7 +11,10 @@ from tradepact import __version__
 from tradepact.web import models, services
 from tradepact.web.safety import MAX_SCENARIO_BYTES, InputError, decode_upload
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], responses={
+    503: {"description": "the engine behind this endpoint is not installed in this build"},
+    413: {"description": "request body over the size limit"},
+})
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
 Year = Annotated[Optional[int], Query(ge=YEAR_MIN, le=YEAR_MAX)]

@@ -98,12 +98,19 @@ def _plotly_js() -> bytes:
     return plotly.offline.get_plotlyjs().encode()
 
 
+#: Host headers accepted by default: the dashboard is for this machine (refusing other names
+#: blocks DNS-rebinding pages from driving it through the user's browser).
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "testserver")
+
+
 def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode: str = "process",
-               run_time_limit: float | None = RUN_TIME_LIMIT, run_target=None) -> FastAPI:
+               run_time_limit: float | None = RUN_TIME_LIMIT, run_target=None,
+               allowed_hosts: tuple[str, ...] | list[str] = LOOPBACK_HOSTS) -> FastAPI:
     """The dashboard app on ``store`` (default :func:`default_store`).
 
     ``workers``/``mode`` size the scenario-run pool (``"process"`` or ``"thread"``);
     ``run_time_limit`` (seconds, None = none) stops a run that takes longer.
+    ``allowed_hosts``: accepted ``Host`` headers (``["*"]`` when serving a network).
     Saved runs live in ``<store>/dashboard/runs.sqlite``. Runs left queued/running by a
     previous server on this store are marked failed.
     """
@@ -127,6 +134,11 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
     app.state.runs = runs
     app.state.manager = manager
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    if list(allowed_hosts) != ["*"]:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=[h.strip("[]") for h in allowed_hosts]
+                           + list(allowed_hosts))
 
     @app.exception_handler(InputError)
     async def _input_error(request: Request, exc: InputError):
