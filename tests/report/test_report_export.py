@@ -4,6 +4,8 @@ from __future__ import annotations
 import struct
 
 import pandas as pd
+import importlib.util
+
 import pytest
 
 from tradepact.cli import main
@@ -14,6 +16,13 @@ LEDGER = pd.DataFrame({"year": [2010, 2011, 2012], "goods_exports": [1.0, 2, 3],
                        "goods_balance": [-10_000.0, -13_000, -16_000], "services_balance": [5_000.0, 6_000, 7_000],
                        "total_balance": [-5_000.0, -7_000, -9_000], "confirmed": [True, False, True],
                        "goods_confirmed": [True, False, True], "services_confirmed": [True, True, True]})
+
+# The scenario engine (issue 6) lands on main separately: until its module file exists these
+# tests are skipped; once it exists they run (and an import error fails them).
+requires_scenarios = pytest.mark.skipif(
+    importlib.util.find_spec("tradepact.simulate.scenario") is None,
+    reason="tradepact.simulate.scenario is not on this branch yet")
+
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -96,6 +105,7 @@ def test_kaleido_renders_through_debian_chromium(tmp_path):
     assert paths[1].read_bytes()[:5] == b"%PDF-"
 
 
+@requires_scenarios
 def test_cli_report_scenario(tmp_path, capsys):
     out = tmp_path / "rep"
     assert main(["report", "auto-tariff-25", "--out", str(out), "--charts", "png,pdf",
@@ -107,6 +117,7 @@ def test_cli_report_scenario(tmp_path, capsys):
     assert "auto-tariff-25" in printed and "report:" in printed
 
 
+@requires_scenarios
 def test_cli_report_scenario_file_and_errors(tmp_path, capsys):
     from tradepact.web.services import scenario_catalog
 

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import threading
 
+import importlib.util
+
 import pytest
+
+# The scenario engine (issue 6) lands on main separately: until its module file exists these
+# tests are skipped; once it exists they run (and an import error fails them).
+requires_scenarios = pytest.mark.skipif(
+    importlib.util.find_spec("tradepact.simulate.scenario") is None,
+    reason="tradepact.simulate.scenario is not on this branch yet")
+
 
 
 def test_agreements_list_and_changes(client):
@@ -68,6 +77,7 @@ def test_rate_path_bad_input_names_the_field(client, params, field):
     assert r.json()["detail"][0]["loc"][-1] == field
 
 
+@requires_scenarios
 def test_builtin_scenarios_are_listed_with_their_yaml(client):
     cat = {s["name"]: s for s in client.get("/api/scenarios").json()}
     assert {"auto-tariff-25", "korus-2018", "no-korus"} <= set(cat)
@@ -98,6 +108,7 @@ def _wait(client, run_id, timeout=120.0):
     raise AssertionError(f"run {run_id} did not finish")
 
 
+@requires_scenarios
 def test_run_builtin_scenario_stores_the_engines_result(client):
     r = client.post("/api/runs", json={"builtin": "auto-tariff-25"})
     assert r.status_code == 202 and r.headers["location"] == f"/api/runs/{r.json()['id']}"
@@ -116,6 +127,7 @@ def test_run_builtin_scenario_stores_the_engines_result(client):
     assert listed[0]["id"] == run["id"] and "result" not in listed[0]
 
 
+@requires_scenarios
 def test_edited_and_uploaded_scenarios_run_with_their_own_settings(client):
     base = client.get("/api/scenarios/auto-tariff-25").json()["text"]
     edited = base.replace("name: auto-tariff-25", "name: auto-tariff-10").replace("rate: 0.25", "rate: 0.10")
@@ -130,6 +142,7 @@ def test_edited_and_uploaded_scenarios_run_with_their_own_settings(client):
     assert ra["result"]["totals"] == pytest.approx(_direct(edited)["totals"], rel=1e-12)
 
 
+@requires_scenarios
 @pytest.mark.parametrize("old, new, words", [
     ("importer: USA", "importer: XXX", "importer"),
     ("rate: 0.25", "rate: -0.25", "rate"),
@@ -146,6 +159,7 @@ def test_invalid_scenarios_are_422_with_the_engines_message(client, old, new, wo
     assert client.get("/api/runs").json() == []
 
 
+@requires_scenarios
 def test_concurrent_real_runs_in_worker_processes_never_mix(web_store):
     """Four different scenarios submitted at once from four client threads to a 2-process pool:
     every run ends done with the result of its own scenario text."""
@@ -178,6 +192,7 @@ def test_concurrent_real_runs_in_worker_processes_never_mix(web_store):
     assert len(set(names)) == len(names)
 
 
+@requires_scenarios
 def test_run_over_the_time_limit_is_stopped_and_recorded(web_store):
     """Monte Carlo draws report progress per draw; a run past the limit stops there, failed."""
     from fastapi.testclient import TestClient

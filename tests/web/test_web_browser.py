@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import importlib.util
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -13,6 +15,13 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+# The scenario engine (issue 6) lands on main separately: until its module file exists these
+# tests are skipped; once it exists they run (and an import error fails them).
+requires_scenarios = pytest.mark.skipif(
+    importlib.util.find_spec("tradepact.simulate.scenario") is None,
+    reason="tradepact.simulate.scenario is not on this branch yet")
+
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +97,7 @@ def test_ledger_kor_usa_chart_renders(live, page):
     assert "since=2012-03-15" in page.url
 
 
+@requires_scenarios
 def test_scenario_runner_runs_auto_tariff_25(live, page):
     page.goto(live.url + "/scenarios")
     page.wait_for_selector("#builtin option[value='auto-tariff-25']", state="attached")
@@ -112,6 +122,7 @@ def test_scenario_runner_runs_auto_tariff_25(live, page):
     shot(page, "saved-runs.png")
 
 
+@requires_scenarios
 def test_scenario_runner_reports_bad_yaml_field(live, page):
     page.goto(live.url + "/scenarios")
     page.wait_for_selector("#builtin option[value='auto-tariff-25']", state="attached")
