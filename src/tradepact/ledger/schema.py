@@ -195,11 +195,19 @@ def check_duplicates_sql(con, relation: str, schema: TableSchema, *, file, field
     second = cand[dup].iloc[0]
     first = cand[(cand[list(schema.key)] == second[list(schema.key)]).all(axis=1) | _nan_eq(cand, second, schema.key)]
     first_row = int(first["_row"].min())
-    shown = [k for k in schema.key if k not in ("dataset", "flow_source", "hs_rev")]
+    shown = shown_key(schema.key, fields)
     user_key = ",".join(dict.fromkeys((fields or {}).get(k, k) for k in shown))
     key_text = ", ".join(f"{k}={second[k]}" for k in shown)
     raise DataFormatError(file, int(second["_row"]), user_key, "a unique key",
                           f"{key_text} (same as row {first_row})", message="duplicated key")
+
+
+def shown_key(key: Sequence[str], fields: Mapping[str, str] | None) -> list[str]:
+    """The key columns worth naming to the user: those that come from a column of their file."""
+    shown = [k for k in key if k not in ("dataset", "flow_source", "hs_rev")]
+    if fields:
+        shown = [k for k in shown if k in fields] or shown
+    return shown
 
 
 def _nan_eq(frame: pd.DataFrame, row: pd.Series, key: Sequence[str]) -> pd.Series:
@@ -264,7 +272,7 @@ def validate_frame(frame: pd.DataFrame, schema: TableSchema = GOODS, *, file="<f
         i = int(np.argmax(dup))
         same = _nan_eq(out, out.iloc[i], key).to_numpy()
         first = int(np.argmax(same))
-        shown = [k for k in key if k not in ("dataset", "flow_source", "hs_rev")]
+        shown = shown_key(key, fields)
         raise DataFormatError(file, int(rows[i]), ",".join((fields or {}).get(k, k) for k in shown), "a unique key",
                               ", ".join(f"{k}={out[k].iloc[i]}" for k in shown) + f" (same as row {first + 1})",
                               message="duplicated key")

@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Sequence
 import pandas as pd
 
 from tradepact.errors import ConfigError, DataFormatError, StoreError
-from tradepact.ledger.schema import GOODS, GRAVITY, SERVICES, TABLES, TableSchema, validate_sql
+from tradepact.ledger.schema import GOODS, GRAVITY, SERVICES, TABLES, TableSchema, shown_key, validate_sql
 from tradepact.ledger.sources import FORMATS
 from tradepact.ledger.sources._base import Prepared, raise_rejects, raw_value, read_csv_sql, read_header, sql_str
 
@@ -402,6 +402,7 @@ class LedgerStore:
             raise_rejects(con, rej, layout, types, rename)
             view = f"SELECT *, file_row_number + 1 AS _row FROM read_parquet({sql_str(str(target))}, file_row_number=true)"
             tick(f"checking {name}", 0.8)
+            self._loader_checks(con, view, prep, layout, raw_of)
             validate_sql(con, view, schema, file=layout.path, fields=prep.fields, raw_value=raw_of)
             rows, zeros, years = con.execute(
                 f"SELECT count(*), count(*) FILTER (WHERE value = 0), list(DISTINCT year ORDER BY year) "
@@ -424,10 +425,7 @@ class LedgerStore:
         report.rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
         tick(f"checking {name}", 0.55)
         first = prep.outputs[0].sql
-        for pred, user_field, expected in prep.info.get("checks", []):
-            row = con.execute(f"SELECT min(_row) FROM ({first}) WHERE {pred}").fetchone()[0]
-            if row is not None:
-                raise DataFormatError(layout.path, int(row), user_field, expected, raw_of(int(row), user_field))
+        self._loader_checks(con, first, prep, layout, raw_of)
         for o in prep.outputs:
             schema = TABLES[o.table]
             validate_sql(con, f"SELECT * FROM ({o.sql}) WHERE _drop IS NULL", schema, file=layout.path,
@@ -459,6 +457,14 @@ class LedgerStore:
                                    int(rows), cols, locate, prep.fields))
         return out
 
+    @staticmethod
+    def _loader_checks(con, relation: str, prep: Prepared, layout, raw_of) -> None:
+        """Format-specific rules of the loader: (SQL predicate, user column, expected)."""
+        for pred, user_field, expected in prep.info.get("checks", []):
+            row = con.execute(f"SELECT min(_row) FROM ({relation}) WHERE {pred}").fetchone()[0]
+            if row is not None:
+                raise DataFormatError(layout.path, int(row), user_field, expected, raw_of(int(row), user_field))
+
     def _check_against_store(self, con, s: _Staged, manifest: dict, staged: list[_Staged], replace: bool) -> None:
         """Raise if a key of the staged batch ``s`` is already in the store (or staged earlier)."""
         schema: TableSchema = TABLES[s.table]
@@ -488,7 +494,7 @@ class LedgerStore:
         origin = dict((str(p), f) for p, f in others).get(hit[-1], hit[-1])
         where = " AND ".join(f"{k} IS NOT DISTINCT FROM ${k}" for k in key)
         row = con.execute(f"SELECT min(_row) FROM ({s.locate}) WHERE {where}", values).fetchone()[0]
-        shown = [k for k in key if k not in ("dataset", "flow_source", "hs_rev")]
+        shown = shown_key(key, s.fields)
         user_key = ",".join(dict.fromkeys(s.fields.get(k, k) for k in shown))
         raise DataFormatError(s.file, None if row is None else int(row), user_key,
                               "a key not already in the store (use replace to overwrite)",

@@ -155,4 +155,5 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
         FROM raw
     """
     return Prepared(layout.path, NAME, [Output("goods", sql)], dict(FIELDS), direct=True,
-                    info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev})
+                    info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev,
+                          "checks": [("NOT regexp_full_match(product, '[0-9]{6}')", "k", "a 6-digit HS code")]})

@@ -15,7 +15,7 @@ NAME = "services"
 TABLES = ("services",)
 REQUIRED = {"reporter": "VARCHAR", "partner": "VARCHAR", "year": "INTEGER", "flow": "VARCHAR",
             "item": "VARCHAR", "value": "DOUBLE"}
-FIELDS = {"year": "year", "exporter": "partner", "importer": "partner", "item": "item", "value": "value",
+FIELDS = {"year": "year", "exporter": "reporter", "importer": "partner", "item": "item", "value": "value",
           "flow_source": "flow"}
 EXPORT_WORDS = ("X", "EXPORT", "EXPORTS", "CREDIT", "CR", "C")
 IMPORT_WORDS = ("M", "IMPORT", "IMPORTS", "DEBIT", "DB", "DR", "D")
