@@ -59,7 +59,9 @@ def import_(
     shown = shown[["file", "read", "kept", "dropped", "zeros", "replaced", "tables", "years"]]
     out.print(rich_table(shown, title=f"Imported into {report.store}", floatfmt="{:,.0f}"))
     if len(reasons):
-        out.print(rich_table(reasons, title="Rows dropped, by reason"))
+        out.print("Rows dropped, by reason:", style="bold")
+        for rec in reasons.itertuples(index=False):
+            out.print(f"  {rec.rows:>12,}  {rec.reason}  [dim]({Path(rec.file).name})[/]", highlight=False)
     else:
         out.print("No rows dropped.", style="dim")
     zeros = int(frame["zero_value_rows"].sum())

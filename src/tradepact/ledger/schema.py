@@ -161,13 +161,11 @@ def validate_sql(con, relation: str, schema: TableSchema, *, file, fields: Mappi
     """
     rules = _rules(schema)
     sel = ", ".join(f"min(_row) FILTER (WHERE {pred})" for _, pred, _ in rules)
-    sel += ", " + ", ".join(f"arg_min({f}::VARCHAR, _row) FILTER (WHERE {pred})" for f, pred, _ in rules)
     hits = con.execute(f"SELECT {sel} FROM ({relation})").fetchone()
-    n = len(rules)
     for i, (fname, _, expected) in enumerate(rules):
         if hits[i] is not None:
             row = int(hits[i])
-            got = hits[n + i]
+            got = con.execute(f"SELECT {fname}::VARCHAR FROM ({relation}) WHERE _row = {row} LIMIT 1").fetchone()[0]
             if raw_value is not None:
                 try:
                     got = raw_value(row, (fields or {}).get(fname, fname))

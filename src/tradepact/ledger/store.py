@@ -96,6 +96,27 @@ class ImportReport:
         return pd.DataFrame(rows, columns=["file", "reason", "rows"])
 
 
+def _literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return sql_str(value)
+
+
+def batch_sql(path: Path | str, constants: dict | None = None, schema: TableSchema | None = None,
+              extra: str = "") -> str:
+    """SELECT over one stored Parquet file, adding the columns its batch keeps as constants."""
+    src = f"read_parquet({sql_str(str(path))}{extra})"
+    if not constants:
+        return f"SELECT * FROM {src}"
+    consts = ", ".join(f"CAST({_literal(v)} AS {schema.columns.get(c, 'VARCHAR') if schema else 'VARCHAR'}) AS {c}"
+                       for c, v in constants.items())
+    return f"SELECT *, {consts} FROM {src}"
+
+
 def _years_text(years: Sequence[int]) -> str:
     if not years:
         return ""
@@ -115,6 +136,7 @@ class _Staged:
     columns: list[str]
     locate: str         # SQL giving key columns + _row, to find a row by key (error path)
     fields: dict[str, str]
+    constants: dict = field(default_factory=dict)
     batch: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
 
 
@@ -168,11 +190,19 @@ class LedgerStore:
             self._con = duckdb.connect()
             self._con.execute("SET enable_progress_bar = false")
         con = self._con
+        batches = self.manifest()["batches"]
         for name, schema in TABLES.items():
-            files = self.files(name)
-            if files:
-                lst = "[" + ", ".join(sql_str(str(f)) for f in files) + "]"
-                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet({lst}, union_by_name=true)")
+            mine = [b for b in batches if b["table"] == name]
+            plain = [self.path / b["parquet"] for b in mine if not b.get("constants")]
+            parts = []
+            if plain:
+                lst = "[" + ", ".join(sql_str(str(f)) for f in plain) + "]"
+                parts.append(f"SELECT * FROM read_parquet({lst}, union_by_name=true)")
+            parts += [batch_sql(self.path / b["parquet"], b["constants"], schema) for b in mine if b.get("constants")]
+            if parts:
+                cols = ", ".join(schema.columns) if not schema.extra_ok else "*"
+                body = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {cols} FROM ({body})")
             else:
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS {schema.empty_sql()}")
         return con
@@ -395,12 +425,14 @@ class LedgerStore:
             o = prep.outputs[0]
             schema = TABLES[o.table]
             target = stage / f"{n}-{o.table}.parquet"
-            cols = ", ".join(schema.columns)
-            self._run(con, f"COPY (WITH raw AS (SELECT * FROM {rel}) SELECT {cols} FROM ({o.sql})) "
+            constants = dict(prep.info.get("constants", {}))
+            stored = [c for c in schema.columns if c not in constants]
+            self._run(con, f"COPY (WITH raw AS (SELECT * FROM {rel}) SELECT {', '.join(stored)} FROM ({o.sql})) "
                            f"TO {sql_str(str(target))} (FORMAT parquet, COMPRESSION snappy)",
                       tick, f"reading {name}", 0.0, 0.8)
             raise_rejects(con, rej, layout, types, rename)
-            view = f"SELECT *, file_row_number + 1 AS _row FROM read_parquet({sql_str(str(target))}, file_row_number=true)"
+            view = (f"SELECT *, file_row_number + 1 AS _row FROM "
+                    f"({batch_sql(target, constants, schema, ', file_row_number=true')})")
             tick(f"checking {name}", 0.8)
             self._loader_checks(con, view, prep, layout, raw_of)
             validate_sql(con, view, schema, file=layout.path, fields=prep.fields, raw_value=raw_of)
@@ -412,7 +444,7 @@ class LedgerStore:
             report.zero_value = zeros
             report.years = [int(y) for y in years]
             out.append(_Staged(o.table, prep.dataset, str(layout.path), "", target, report.years, rows,
-                               list(schema.columns), view, prep.fields))
+                               list(schema.columns), view, prep.fields, constants))
             tick(f"checked {name}", 1.0)
             return out
 
@@ -469,29 +501,31 @@ class LedgerStore:
         """Raise if a key of the staged batch ``s`` is already in the store (or staged earlier)."""
         schema: TableSchema = TABLES[s.table]
         years = set(s.years)
-        others: list[tuple[Path, str]] = []
+        others: list[tuple[Path, str, dict]] = []
         if not replace:
             for b in manifest["batches"]:
                 if b["table"] == s.table and b["dataset"] == s.dataset and years & set(b["years"]):
-                    others.append((self.path / b["parquet"], b["file"]))
+                    others.append((self.path / b["parquet"], b["file"], b.get("constants") or {}))
         for t in staged:
             if t.table == s.table and t.dataset == s.dataset and years & set(t.years):
-                others.append((t.path, t.file))
+                others.append((t.path, t.file, t.constants))
         if not others:
             return
         key = list(schema.key)
-        lst = "[" + ", ".join(sql_str(str(p)) for p, _ in others) + "]"
         cond = " AND ".join(f"n.{k} IS NOT DISTINCT FROM o.{k}" for k in key)
         hk = ", ".join(key)
+        ys = ", ".join(str(y) for y in sorted(years))
+        union = " UNION ALL ".join(
+            f"SELECT {hk}, {sql_str(f)} AS _origin FROM ({batch_sql(p, c, schema)}) WHERE year IN ({ys})"
+            for p, f, c in others)
         hit = con.execute(
-            f"SELECT {', '.join('n.' + k for k in key)}, o.filename FROM read_parquet({sql_str(str(s.path))}) n "
-            f"JOIN (SELECT hash({hk}) AS _h, *, filename FROM read_parquet({lst}, filename=true) "
-            f"WHERE year IN ({', '.join(str(y) for y in sorted(years))})) o "
+            f"SELECT {', '.join('n.' + k for k in key)}, o._origin FROM ({batch_sql(s.path, s.constants, schema)}) n "
+            f"JOIN (SELECT hash({hk}) AS _h, * FROM ({union})) o "
             f"ON hash({', '.join('n.' + k for k in key)}) = o._h AND {cond} LIMIT 1").fetchone()
         if hit is None:
             return
         values = dict(zip(key, hit[:-1]))
-        origin = dict((str(p), f) for p, f in others).get(hit[-1], hit[-1])
+        origin = hit[-1]
         where = " AND ".join(f"{k} IS NOT DISTINCT FROM ${k}" for k in key)
         row = con.execute(f"SELECT min(_row) FROM ({s.locate}) WHERE {where}", values).fetchone()[0]
         shown = shown_key(key, s.fields)
@@ -544,7 +578,7 @@ class LedgerStore:
             rel = f"{s.table}/{s.batch}.parquet"
             batches.append({"batch": s.batch, "table": s.table, "dataset": s.dataset, "file": s.file,
                             "parquet": rel, "years": s.years, "rows": s.rows, "columns": s.columns,
-                            "imported_at": now})
+                            "constants": s.constants, "imported_at": now})
             moves.append((s.path, self.path / rel))
         moved: list[Path] = []
         tmp_manifest = self.path / f".{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"

@@ -5,12 +5,14 @@
   older releases ``country_code,country_name_abbreviation,country_name_full,iso_2digit_alpha,
   iso_3digit_alpha`` are read too), found beside the data file unless given;
 * ``k`` HS6 product of the release's revision (HS92 -> H0 ... HS22 -> H6, from the file name unless
-  given); written without its leading zero in recent releases (``10121`` = ``010121``);
+  given); an integer, written without its leading zero in recent releases (``10121`` = ``010121``);
 * ``v`` value in **thousand** USD (stored / 1000 as USD millions); ``q`` quantity in metric tonnes
   (``NA`` when unknown).
 
 BACI flows are reconciled from both partners' declarations, so ``flow_source`` is ``reported``.
-The import is one streaming pass: ``read_csv`` with explicit types -> canonical Parquet.
+The import is one streaming pass: ``read_csv`` with explicit types -> Parquet. Columns that are the
+same on every row of a BACI file (hs_rev, unit, source, confirmed, flow_source, dataset) are kept
+in the store's manifest, not repeated on 10 million rows; the store's ``goods`` view adds them.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from tradepact.ledger.sources._base import CsvLayout, Output, Prepared, require_
 
 NAME = "baci"
 TABLES = ("goods",)
-TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "VARCHAR", "v": "DOUBLE", "q": "VARCHAR"}
+TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE", "q": "VARCHAR"}
 FIELDS = {"year": "t", "exporter": "i", "importer": "j", "product": "k", "value": "v", "quantity": "q"}
 HS_NAMES = {"92": "H0", "96": "H1", "02": "H2", "07": "H3", "12": "H4", "17": "H5", "22": "H6"}
 _FILE_RE = re.compile(r"BACI_HS(\d{2})_Y\d{4}_V(\w+)", re.IGNORECASE)
@@ -137,23 +139,18 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
         return (f"coalesce(CASE WHEN {col} BETWEEN 0 AND {top} THEN {lookup}[{col} + 1] END, "
                 f"'?' || coalesce({col}::VARCHAR, ''))")
 
-    k = "trim(k)"
+    constants = {"hs_rev": rev, "unit": "t", "source": src, "confirmed": True, "flow_source": "reported",
+                 "dataset": NAME}
     sql = f"""
         SELECT t AS year,
                {country('i')} AS exporter,
                {country('j')} AS importer,
-               CASE WHEN length({k}) = 5 AND regexp_full_match({k}, '[0-9]+') THEN '0' || {k} ELSE {k} END AS product,
-               {sql_str(rev)} AS hs_rev,
+               CASE WHEN k BETWEEN 0 AND 999999 THEN lpad(k::VARCHAR, 6, '0') ELSE k::VARCHAR END AS product,
                v / 1000.0 AS value,
                CASE WHEN q IS NULL OR trim(q) IN ('', 'NA') THEN NULL
-                    ELSE coalesce(TRY_CAST(trim(q) AS DOUBLE), 'NaN'::DOUBLE) END AS quantity,
-               't' AS unit,
-               {sql_str(src)} AS source,
-               true AS confirmed,
-               'reported' AS flow_source,
-               {sql_str(NAME)} AS dataset
+                    ELSE coalesce(TRY_CAST(trim(q) AS DOUBLE), 'NaN'::DOUBLE) END AS quantity
         FROM raw
     """
     return Prepared(layout.path, NAME, [Output("goods", sql)], dict(FIELDS), direct=True,
-                    info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev,
-                          "checks": [("NOT regexp_full_match(product, '[0-9]{6}')", "k", "a 6-digit HS code")]})
+                    info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev, "constants": constants,
+                          "checks": [("length(product) <> 6 OR product < '01'", "k", "a 6-digit HS code")]})

@@ -51,12 +51,12 @@ def prepare(layout: CsvLayout, *, source: str | None = None, **_: object) -> Pre
     goods = f"""
         SELECT year, exporter, importer, code AS product, NULL::VARCHAR AS hs_rev, value,
                NULL::DOUBLE AS quantity, NULL::VARCHAR AS unit, source, confirmed, flow_source, dataset,
-               _row, CASE WHEN _services THEN 'services industry (stored in the services table)' END AS _drop
+               _row, CASE WHEN _services THEN '>services table' END AS _drop
         FROM ({base})
     """
     services = f"""
         SELECT year, exporter, importer, code AS item, value, source, confirmed, flow_source, dataset,
-               _row, CASE WHEN NOT _services THEN 'goods industry (stored in the goods table)' END AS _drop
+               _row, CASE WHEN NOT _services THEN '>goods table' END AS _drop
         FROM ({base})
     """
     return Prepared(layout.path, NAME, [Output("goods", goods), Output("services", services)], dict(FIELDS),
