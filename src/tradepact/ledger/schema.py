@@ -151,49 +151,84 @@ def _fail(file, row, field_name: str, fields: Mapping[str, str] | None, expected
 
 
 def validate_sql(con, relation: str, schema: TableSchema, *, file, fields: Mapping[str, str] | None = None,
-                 raw_value=None) -> None:
+                 raw_value=None, constants: Mapping[str, object] | None = None,
+                 extra_rules: Sequence[tuple[str, str, str]] = (), skip: Sequence[str] = ()) -> dict:
     """Check a DuckDB relation (SQL text) holding ``schema``'s columns plus ``_row`` (1-based data row).
 
     Runs one scan for the per-row rules (the first offending row of the first broken rule is
     reported) and one hash aggregation for the duplicate key. ``fields`` maps canonical column
     names to the user's column names; ``raw_value(row, user_field)`` returns the text as written in
     the user's file (for the ``got`` part of the message); without it the canonical value is shown.
+    ``constants`` are columns with one value for the whole relation: they are checked once, here,
+    instead of on every row. ``extra_rules`` are loader rules ``(user field, SQL predicate,
+    expected)`` checked first; ``skip`` names canonical rules the loader already guarantees.
+
+    Returns ``{"rows", "zero_value", "years"}`` from the same scan.
     """
-    rules = _rules(schema)
-    sel = ", ".join(f"min(_row) FILTER (WHERE {pred})" for _, pred, _ in rules)
-    hits = con.execute(f"SELECT {sel} FROM ({relation})").fetchone()
-    for i, (fname, _, expected) in enumerate(rules):
+    constants = dict(constants or {})
+    if constants:
+        one = "(SELECT " + ", ".join(f"{_sql_literal(v)} AS {c}" for c, v in constants.items()) + ")"
+        for fname, pred, expected in _rules(schema):
+            if fname in constants and con.execute(f"SELECT count(*) FROM {one} WHERE {pred}").fetchone()[0]:
+                raise _fail(file, None, fname, fields, expected, constants[fname])
+    rules = [(f, p, e, True) for f, p, e in extra_rules]
+    rules += [(f, p, e, False) for f, p, e in _rules(schema) if f not in constants and f not in skip]
+    sel = [f"min(_row) FILTER (WHERE {pred})" for _, pred, _, _ in rules]
+    zero = "count(*) FILTER (WHERE value = 0)" if "value" in schema.columns else "0"
+    sel += ["count(*)", zero, "list(DISTINCT year ORDER BY year)"]
+    hits = con.execute(f"SELECT {', '.join(sel)} FROM ({relation})").fetchone()
+    for i, (fname, _, expected, is_user) in enumerate(rules):
         if hits[i] is not None:
             row = int(hits[i])
-            got = con.execute(f"SELECT {fname}::VARCHAR FROM ({relation}) WHERE _row = {row} LIMIT 1").fetchone()[0]
+            user = fname if is_user else (fields or {}).get(fname, fname)
+            got = None
+            if not is_user:
+                got = con.execute(f"SELECT {fname}::VARCHAR FROM ({relation}) WHERE _row = {row} LIMIT 1").fetchone()[0]
             if raw_value is not None:
                 try:
-                    got = raw_value(row, (fields or {}).get(fname, fname))
+                    got = raw_value(row, user)
                 except Exception:  # noqa: BLE001 - best effort for the message only
                     pass
             if got is not None and isinstance(got, str) and got.startswith("?"):
                 got = got[1:]
-            raise _fail(file, row, fname, fields, expected, got)
-    check_duplicates_sql(con, relation, schema, file=file, fields=fields)
+            raise DataFormatError(file, row, user, expected, got)
+    n = len(rules)
+    check_duplicates_sql(con, relation, schema, file=file, fields=fields, skip=tuple(constants))
+    return {"rows": int(hits[n]), "zero_value": int(hits[n + 1]), "years": [int(y) for y in hits[n + 2] or []]}
 
 
-def check_duplicates_sql(con, relation: str, schema: TableSchema, *, file, fields=None) -> None:
-    """Raise on the first row (in file order) whose key repeats an earlier row's key."""
-    key = ", ".join(schema.key)
+def _sql_literal(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "NULL"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return repr(float(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def check_duplicates_sql(con, relation: str, schema: TableSchema, *, file, fields=None,
+                         skip: Sequence[str] = ()) -> None:
+    """Raise on the first row (in file order) whose key repeats an earlier row's key.
+
+    ``skip``: key columns that are constant over the relation (left out of the hash).
+    """
+    cols = [k for k in schema.key if k not in skip]
+    key = ", ".join(cols)
     cand = con.execute(
-        f"WITH r AS (SELECT hash({key}) AS _h, * FROM ({relation})), "
+        f"WITH r AS (SELECT hash({key}) AS _h, _row FROM ({relation})), "
         f"d AS (SELECT _h FROM r GROUP BY _h HAVING count(*) > 1) "
-        f"SELECT {key}, _row FROM r WHERE _h IN (SELECT _h FROM d) ORDER BY _row"
+        f"SELECT {key}, _row FROM ({relation}) WHERE hash({key}) IN (SELECT _h FROM d) ORDER BY _row"
     ).df()
     if cand.empty:
         return
-    dup = cand.duplicated(subset=list(schema.key), keep="first")
+    dup = cand.duplicated(subset=cols, keep="first")
     if not dup.any():  # hash collision only
         return
     second = cand[dup].iloc[0]
-    first = cand[(cand[list(schema.key)] == second[list(schema.key)]).all(axis=1) | _nan_eq(cand, second, schema.key)]
+    first = cand[_nan_eq(cand, second, cols)]
     first_row = int(first["_row"].min())
-    shown = shown_key(schema.key, fields)
+    shown = shown_key(cols, fields)
     user_key = ",".join(dict.fromkeys((fields or {}).get(k, k) for k in shown))
     key_text = ", ".join(f"{k}={second[k]}" for k in shown)
     raise DataFormatError(file, int(second["_row"]), user_key, "a unique key",

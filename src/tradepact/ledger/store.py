@@ -434,15 +434,14 @@ class LedgerStore:
             view = (f"SELECT *, file_row_number + 1 AS _row FROM "
                     f"({batch_sql(target, constants, schema, ', file_row_number=true')})")
             tick(f"checking {name}", 0.8)
-            self._loader_checks(con, view, prep, layout, raw_of)
-            validate_sql(con, view, schema, file=layout.path, fields=prep.fields, raw_value=raw_of)
-            rows, zeros, years = con.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE value = 0), list(DISTINCT year ORDER BY year) "
-                f"FROM read_parquet({sql_str(str(target))})").fetchone()
+            stats = validate_sql(con, view, schema, file=layout.path, fields=prep.fields, raw_value=raw_of,
+                                 constants=constants, extra_rules=prep.info.get("checks", []),
+                                 skip=prep.info.get("verified", ()))
+            rows = stats["rows"]
             report.rows_read = rows
             report.kept[o.table] = rows
-            report.zero_value = zeros
-            report.years = [int(y) for y in years]
+            report.zero_value = stats["zero_value"]
+            report.years = stats["years"]
             out.append(_Staged(o.table, prep.dataset, str(layout.path), "", target, report.years, rows,
                                list(schema.columns), view, prep.fields, constants))
             tick(f"checked {name}", 1.0)
@@ -492,7 +491,7 @@ class LedgerStore:
     @staticmethod
     def _loader_checks(con, relation: str, prep: Prepared, layout, raw_of) -> None:
         """Format-specific rules of the loader: (SQL predicate, user column, expected)."""
-        for pred, user_field, expected in prep.info.get("checks", []):
+        for user_field, pred, expected in prep.info.get("checks", []):
             row = con.execute(f"SELECT min(_row) FROM ({relation}) WHERE {pred}").fetchone()[0]
             if row is not None:
                 raise DataFormatError(layout.path, int(row), user_field, expected, raw_of(int(row), user_field))

@@ -147,10 +147,11 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
                {country('j')} AS importer,
                CASE WHEN k BETWEEN 0 AND 999999 THEN lpad(k::VARCHAR, 6, '0') ELSE k::VARCHAR END AS product,
                v / 1000.0 AS value,
-               CASE WHEN q IS NULL OR trim(q) IN ('', 'NA') THEN NULL
-                    ELSE coalesce(TRY_CAST(trim(q) AS DOUBLE), 'NaN'::DOUBLE) END AS quantity
+               coalesce(TRY_CAST(q AS DOUBLE),
+                        CASE WHEN q IS NULL OR trim(q) IN ('', 'NA') THEN NULL ELSE 'NaN'::DOUBLE END) AS quantity
         FROM raw
     """
     return Prepared(layout.path, NAME, [Output("goods", sql)], dict(FIELDS), direct=True,
                     info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev, "constants": constants,
-                          "checks": [("length(product) <> 6 OR product < '01'", "k", "a 6-digit HS code")]})
+                          "checks": [("k", "length(product) <> 6 OR product < '01'", "a 6-digit HS code")],
+                          "verified": ("product",)})

@@ -115,7 +115,7 @@ def prepare(layout: CsvLayout, *, source: str | None = None, **_: object) -> Pre
     known = "a known country code (ISO3, a declared region or special area)"
     return Prepared(layout.path, NAME, [Output("goods", sql)], dict(FIELDS),
                     info={"types": types_for(layout), "checks": [
-                        ("_drop = '!freq'", "freqCode", "A (annual data)"),
-                        ("starts_with(_reporter, '?')", "reporterISO", known),
-                        ("_drop IS NULL AND starts_with(_partner, '?')", "partnerISO", known),
+                        ("freqCode", "_drop = '!freq'", "A (annual data)"),
+                        ("reporterISO", "starts_with(_reporter, '?')", known),
+                        ("partnerISO", "_drop IS NULL AND starts_with(_partner, '?')", known),
                     ]})

@@ -56,7 +56,7 @@ def prepare(layout: CsvLayout, *, source: str | None = None, **_: object) -> Pre
     fields = {k: found.get(v, v) for k, v in FIELDS.items()}
     return Prepared(layout.path, NAME, [Output("services", sql)], fields,
                     info={"types": types, "rename": rename, "checks": [
-                        ("_flow IS NULL", found["flow"], "X or M (exports/imports, credit/debit)"),
-                        ("starts_with(_reporter, '?')", found["reporter"], known),
-                        ("_drop IS NULL AND starts_with(_partner, '?')", found["partner"], known),
+                        (found["flow"], "_flow IS NULL", "X or M (exports/imports, credit/debit)"),
+                        (found["reporter"], "starts_with(_reporter, '?')", known),
+                        (found["partner"], "_drop IS NULL AND starts_with(_partner, '?')", known),
                     ]})
