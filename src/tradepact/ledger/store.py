@@ -417,7 +417,9 @@ class LedgerStore:
         types = prep.info["types"]
         rename = prep.info.get("rename")
         rej = f"_rejects_{n}"
-        rel = read_csv_sql(layout, types, rej, rename=rename)
+        rel = read_csv_sql(layout, types, rej, rename=rename, nullstr=prep.info.get("nullstr"))
+        for stmt in prep.info.get("setup", []):
+            con.execute(stmt)
         raw_of = lambda row, col: raw_value(layout, row, col)  # noqa: E731
         name = Path(layout.path).name
         out: list[_Staged] = []

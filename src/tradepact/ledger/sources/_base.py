@@ -102,7 +102,7 @@ def sql_str(text: str) -> str:
 
 
 def read_csv_sql(layout: CsvLayout, types: Mapping[str, str], rejects: str, *,
-                 rename: Mapping[str, str] | None = None) -> str:
+                 rename: Mapping[str, str] | None = None, nullstr: list[str] | None = None) -> str:
     """``read_csv(...)`` over ``layout.path`` with explicit column names and types.
 
     ``types`` maps the file's column names to DuckDB types (others are read as VARCHAR);
@@ -111,7 +111,8 @@ def read_csv_sql(layout: CsvLayout, types: Mapping[str, str], rejects: str, *,
     """
     rename = rename or {}
     cols = ", ".join(f"{sql_str(rename.get(c, c))}: {sql_str(types.get(c, 'VARCHAR'))}" for c in layout.columns)
-    return (f"read_csv({sql_str(str(layout.path))}, header=true, delim={sql_str(layout.delimiter)}, "
+    nulls = f"nullstr=[{', '.join(sql_str(x) for x in nullstr)}], " if nullstr else ""
+    return (f"read_csv({sql_str(str(layout.path))}, header=true, delim={sql_str(layout.delimiter)}, {nulls}"
             f"quote='\"', columns={{{cols}}}, auto_detect=false, strict_mode=false, "
             f"store_rejects=true, rejects_table={sql_str(rejects)}, rejects_scan={sql_str(rejects + '_scan')})")
 

@@ -26,7 +26,9 @@ from tradepact.ledger.sources._base import CsvLayout, Output, Prepared, require_
 
 NAME = "baci"
 TABLES = ("goods",)
-TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE", "q": "VARCHAR"}
+TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE", "q": "DOUBLE"}
+#: BACI writes unknown quantities as ``NA``, space-padded in recent releases (``           NA``).
+NULLSTR = ["NA", ""] + [" " * n + "NA" for n in range(1, 25)]
 FIELDS = {"year": "t", "exporter": "i", "importer": "j", "product": "k", "value": "v", "quantity": "q"}
 HS_NAMES = {"92": "H0", "96": "H1", "02": "H2", "07": "H3", "12": "H4", "17": "H5", "22": "H6"}
 _FILE_RE = re.compile(r"BACI_HS(\d{2})_Y\d{4}_V(\w+)", re.IGNORECASE)
@@ -127,17 +129,22 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
     codes_file = Path(country_codes) if country_codes else find_country_codes(layout.path)
     codes = read_country_codes(codes_file)
     top = max([c for c in codes if c >= 0] + [0])
+    known = sorted({iso for iso in codes.values() if iso})
+    # Country codes become an ENUM (written to Parquet as dictionary-encoded ISO3 text): a list
+    # lookup by BACI code, no string built per row. Unknown codes give NULL (reported as i/j).
+    enum = "_baci_iso3"
+    setup = [f"DROP TYPE IF EXISTS {enum}",
+             f"CREATE TYPE {enum} AS ENUM ({', '.join(sql_str(c) for c in known) or sql_str('USA')})"]
     lst = ["NULL"] * (top + 1)
     for c, iso in codes.items():
         if c >= 0 and iso:
             lst[c] = sql_str(iso)
-    lookup = "[" + ", ".join(lst) + "]"
+    lookup = f"CAST([{', '.join(lst)}] AS {enum}[])"
     hs_label = {v: k for k, v in HS_NAMES.items()}.get(rev, rev)
     src = source or f"CEPII BACI HS{hs_label}" + (f" V{version}" if version else "")
 
     def country(col: str) -> str:
-        return (f"coalesce(CASE WHEN {col} BETWEEN 0 AND {top} THEN {lookup}[{col} + 1] END, "
-                f"'?' || coalesce({col}::VARCHAR, ''))")
+        return f"CASE WHEN {col} BETWEEN 0 AND {top} THEN {lookup}[{col} + 1] END"
 
     constants = {"hs_rev": rev, "unit": "t", "source": src, "confirmed": True, "flow_source": "reported",
                  "dataset": NAME}
@@ -147,11 +154,13 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
                {country('j')} AS importer,
                CASE WHEN k BETWEEN 0 AND 999999 THEN lpad(k::VARCHAR, 6, '0') ELSE k::VARCHAR END AS product,
                v / 1000.0 AS value,
-               coalesce(TRY_CAST(q AS DOUBLE),
-                        CASE WHEN q IS NULL OR trim(q) IN ('', 'NA') THEN NULL ELSE 'NaN'::DOUBLE END) AS quantity
+               q AS quantity
         FROM raw
     """
+    country_ok = f"a BACI country code listed in {codes_file.name} with a known ISO3 code"
+    checks = [("i", "exporter IS NULL", country_ok), ("j", "importer IS NULL", country_ok),
+              ("k", "length(product) <> 6 OR product < '01'", "a 6-digit HS code")]
     return Prepared(layout.path, NAME, [Output("goods", sql)], dict(FIELDS), direct=True,
                     info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev, "constants": constants,
-                          "checks": [("k", "length(product) <> 6 OR product < '01'", "a 6-digit HS code")],
-                          "verified": ("product",)})
+                          "checks": checks, "verified": ("product", "exporter", "importer"), "setup": setup,
+                          "nullstr": NULLSTR})
