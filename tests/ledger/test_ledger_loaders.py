@@ -238,3 +238,16 @@ def test_million_row_baci_streams_with_bounded_memory(tmp_path):
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["kept"] == out["n"] == 1_000_000 and out["e"] == 220
     assert out["rss_mb"] < 1000, out
+
+
+def test_bilateral_with_source_and_mixed_datasets(store, tmp_path, shared_data):
+    """Several datasets for the same pair: the priority order picks one per year and direction."""
+    store.import_files("comtrade", [comtrade_sample().write(tmp_path / "ct")])
+    store.import_files("itpd-e", [itpd_sample().write(tmp_path / "it")])
+    bil = store.goods_bilateral("USA", "KOR", with_source=True)
+    assert list(bil.columns) == ["year", "exports", "imports", "source", "confirmed"]
+    assert bil["exports"].iloc[0] == pytest.approx(1_100.0)  # comtrade (priority 1), not ITPD-E 1500.25
+    assert bil["source"].iloc[0] == "UN Comtrade (reporter KOR); UN Comtrade (reporter USA)"
+    assert bool(bil["confirmed"].iloc[0])
+    only = store.goods_bilateral("USA", "KOR", dataset="itpd-e")
+    assert only["exports"].iloc[0] == pytest.approx(1500.25)

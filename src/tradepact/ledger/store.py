@@ -150,6 +150,7 @@ class LedgerStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._con = None
+        self._qlock = threading.RLock()  # one DuckDB connection, used by one thread at a time
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -212,35 +213,41 @@ class LedgerStore:
         import duckdb
 
         try:
-            return self._connect().execute(query, params or []).df()
+            with self._qlock:
+                return self._connect().execute(query, params or []).df()
         except duckdb.Error as exc:
             raise StoreError(f"query failed: {exc}") from exc
 
     def has_goods(self, a: str, b: str) -> bool:
         """True if the store holds any goods flow between ``a`` and ``b`` (either direction)."""
-        r = self._connect().execute(
-            "SELECT count(*) FROM (SELECT 1 FROM goods WHERE (exporter = $a AND importer = $b) "
-            "OR (exporter = $b AND importer = $a) LIMIT 1)", {"a": a, "b": b}).fetchone()
+        with self._qlock:
+            r = self._connect().execute(
+                "SELECT count(*) FROM (SELECT 1 FROM goods WHERE (exporter = $a AND importer = $b) "
+                "OR (exporter = $b AND importer = $a) LIMIT 1)", {"a": a, "b": b}).fetchone()
         return bool(r[0])
 
-    def goods_bilateral(self, a: str, b: str, dataset: str | None = None) -> pd.DataFrame:
+    def goods_bilateral(self, a: str, b: str, dataset: str | None = None, *,
+                        with_source: bool = False) -> pd.DataFrame:
         """Goods trade of ``a`` with ``b`` by year: columns ``year, exports, imports`` (USD millions).
 
         ``exports`` = a -> b, ``imports`` = b -> a, summed over products. Per year and direction one
         dataset answers (``dataset`` if given, else by :data:`DATASET_PRIORITY`) and within it
         importer-reported rows are preferred to mirror rows. Empty frame if there is nothing.
+        ``with_source`` adds ``source`` (the provenance texts used) and ``confirmed`` (all rows
+        confirmed).
         """
         frame = self._bilateral("goods", a, b, "NULL", dataset)
-        return frame.drop(columns="grp")
+        return frame.drop(columns="grp") if with_source else frame[["year", "exports", "imports"]]
 
-    def services_bilateral(self, a: str, b: str, dataset: str | None = None) -> pd.DataFrame:
+    def services_bilateral(self, a: str, b: str, dataset: str | None = None, *,
+                           with_source: bool = False) -> pd.DataFrame:
         """Services trade of ``a`` with ``b`` by year: ``year, exports, imports`` (USD millions).
 
         Same choice rules as :meth:`goods_bilateral`; EBOPS items are not double counted: the total
         ``S`` is used where present, else the main components ``SA``..``SL``.
         """
         frame = self._bilateral("services", a, b, "NULL", dataset)
-        return frame.drop(columns="grp")
+        return frame.drop(columns="grp") if with_source else frame[["year", "exports", "imports"]]
 
     def goods_by_sector(self, a: str, b: str, level: int = 2, dataset: str | None = None) -> pd.DataFrame:
         """Goods trade of ``a`` with ``b`` by year and HS ``level``-digit prefix.
@@ -251,7 +258,7 @@ class LedgerStore:
             raise ConfigError(f"level must be 2, 4 or 6, got {level}")
         grp = f"CASE WHEN hs_rev IS NOT NULL AND product <> 'TOTAL' THEN substr(product, 1, {int(level)}) ELSE product END"
         frame = self._bilateral("goods", a, b, grp, dataset)
-        return frame.rename(columns={"grp": "product"})[["year", "product", "exports", "imports"]]
+        return frame.rename(columns={"grp": "product"})[["year", "product", "exports", "imports"]].reset_index(drop=True)
 
     def _bilateral(self, table: str, a: str, b: str, grp: str, dataset: str | None) -> pd.DataFrame:
         prio = " ".join(f"WHEN {sql_str(k)} THEN {v}" for k, v in DATASET_PRIORITY.items())
@@ -262,7 +269,7 @@ class LedgerStore:
         q = f"""
             WITH r AS (
                 SELECT year, CASE WHEN exporter = $a THEN 'x' ELSE 'm' END AS dir, dataset, flow_source,
-                       {grp} AS grp, {level} AS lvl, value
+                       {grp} AS grp, {level} AS lvl, value, source, confirmed
                 FROM {table}
                 WHERE ((exporter = $a AND importer = $b) OR (exporter = $b AND importer = $a)) {ds}
             ), pick AS (
@@ -275,14 +282,17 @@ class LedgerStore:
             )
             SELECT year::INTEGER AS year, grp,
                    sum(value) FILTER (WHERE dir = 'x') AS exports,
-                   sum(value) FILTER (WHERE dir = 'm') AS imports
+                   sum(value) FILTER (WHERE dir = 'm') AS imports,
+                   string_agg(DISTINCT source, '; ' ORDER BY source) AS source,
+                   bool_and(confirmed) AS confirmed
             FROM r SEMI JOIN pick USING (year, dir, dataset, flow_source, lvl)
             GROUP BY year, grp ORDER BY year, grp
         """
         params = {"a": a, "b": b}
         if dataset:
             params["d"] = dataset
-        out = self._connect().execute(q, params).df()
+        with self._qlock:
+            out = self._connect().execute(q, params).df()
         for c in ("exports", "imports"):
             out[c] = out[c].astype("float64")
         return out.reset_index(drop=True)
