@@ -151,3 +151,19 @@ def test_other_format_specific_errors(tmp_path):
         store.import_files("services", [sv.write(tmp_path / "f", rows=sv.with_cell(6, "flow", "sideways"))])
     assert (info.value.row, info.value.field) == (6, "flow")
     assert store.summary().empty
+
+
+def test_malformed_lines(tmp_path):
+    store = LedgerStore.open(tmp_path / "store")
+    b = baci_sample()
+    rows = [list(r) for r in b.rows]
+    rows[2] = rows[2][:4]  # too few fields on data row 3
+    with pytest.raises(DataFormatError) as info:
+        store.import_files("baci", [b.write(tmp_path / "few", rows=rows)])
+    assert info.value.row == 3 and "malformed" in str(info.value)
+    rows = [list(r) for r in b.rows]
+    rows[4] = rows[4] + ["7"]  # too many on data row 5
+    with pytest.raises(DataFormatError) as info:
+        store.import_files("baci", [b.write(tmp_path / "many", rows=rows)])
+    assert info.value.row == 5 and "malformed" in str(info.value)
+    assert store.summary().empty

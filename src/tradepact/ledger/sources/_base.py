@@ -113,7 +113,7 @@ def read_csv_sql(layout: CsvLayout, types: Mapping[str, str], rejects: str, *,
     cols = ", ".join(f"{sql_str(rename.get(c, c))}: {sql_str(types.get(c, 'VARCHAR'))}" for c in layout.columns)
     nulls = f"nullstr=[{', '.join(sql_str(x) for x in nullstr)}], " if nullstr else ""
     return (f"read_csv({sql_str(str(layout.path))}, header=true, delim={sql_str(layout.delimiter)}, {nulls}"
-            f"quote='\"', columns={{{cols}}}, auto_detect=false, strict_mode=false, "
+            f"quote='\"', columns={{{cols}}}, auto_detect=false, strict_mode=true, "
             f"store_rejects=true, rejects_table={sql_str(rejects)}, rejects_scan={sql_str(rejects + '_scan')})")
 
 
