@@ -251,3 +251,17 @@ def test_bilateral_with_source_and_mixed_datasets(store, tmp_path, shared_data):
     assert bool(bil["confirmed"].iloc[0])
     only = store.goods_bilateral("USA", "KOR", dataset="itpd-e")
     assert only["exports"].iloc[0] == pytest.approx(1500.25)
+
+
+def test_gravity_panel_book_column_names_and_non_csv(store, tmp_path, shared_data):
+    """The book's Stata files use upper-case names (DIST, CNTG, ...): accepted the same way."""
+    src = shared_data / "agtpa_applications" / "agtpa_applications.csv"
+    lines = src.read_text().splitlines()[:50]
+    up = tmp_path / "Chapter1Application1.csv"
+    up.write_text("\n".join([lines[0].upper()] + lines[1:]) + "\n")
+    rep = store.import_files("gravity-panel", [up])
+    assert rep.files[0].kept == {"goods": 49, "gravity": 49}
+    g = store.sql("SELECT * FROM gravity ORDER BY exporter, importer LIMIT 1")
+    assert {"dist", "cntg", "rta_lag12"} <= set(g.columns)
+    with pytest.raises(DataFormatError, match="not a CSV file"):
+        store.import_files("gravity-panel", [shared_data / "agtpa_applications" / "agtpa_applications.parquet"])

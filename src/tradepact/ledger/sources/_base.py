@@ -73,8 +73,17 @@ def read_header(path: Path) -> CsvLayout:
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(path, None, None, "an existing CSV file", str(path), message="file not found")
-    with open(path, "r", encoding="utf-8-sig", newline="") as fh:
-        first = fh.readline()
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic == b"PAR1" or path.suffix.lower() in (".parquet", ".dta", ".xlsx", ".xls", ".zip", ".gz", ".7z"):
+        raise DataFormatError(path, None, None, "a CSV text file (unzip or export it to CSV first)",
+                              path.suffix or magic.decode("latin-1"), message="not a CSV file")
+    try:
+        with open(path, "r", encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError:
+        raise DataFormatError(path, None, None, "UTF-8 text", "undecodable bytes in the header",
+                              message="not a CSV text file") from None
     if not first.strip():
         raise DataFormatError(path, None, None, "a header line with column names", "an empty file",
                               message="empty file")
