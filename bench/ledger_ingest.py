@@ -48,11 +48,17 @@ def generate(rows: int) -> Path:
     return path
 
 
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def side_tradepact(path: Path) -> dict:
     from tradepact.ledger import LedgerStore
 
     store_dir = path.parent / "store"
     shutil.rmtree(store_dir, ignore_errors=True)
+    c0 = cpu()
     t0 = time.perf_counter()
     store = LedgerStore.open(store_dir)
     rep = store.import_files("baci", [path])
@@ -61,12 +67,13 @@ def side_tradepact(path: Path) -> dict:
                     "FROM goods GROUP BY ALL")
     t2 = time.perf_counter()
     return {"rows": rep.files[0].rows_read, "groups": len(agg), "total": float(agg["value"].sum()) * 1000.0,
-            "import_s": t1 - t0, "agg_s": t2 - t1, "seconds": t2 - t0}
+            "import_s": t1 - t0, "agg_s": t2 - t1, "seconds": t2 - t0, "cpu_s": cpu() - c0}
 
 
 def side_pandas(path: Path) -> dict:
     import pandas as pd
 
+    c0 = cpu()
     t0 = time.perf_counter()
     df = pd.read_csv(path, dtype={"t": "int32", "i": "int32", "j": "int32", "k": "int32", "v": "float64"},
                      na_values=["NA"], skipinitialspace=True)
@@ -74,7 +81,7 @@ def side_pandas(path: Path) -> dict:
     agg = df.groupby([df["i"], df["j"], df["k"] // 10000])["v"].sum()
     t2 = time.perf_counter()
     return {"rows": len(df), "groups": len(agg), "total": float(agg.sum()),
-            "import_s": t1 - t0, "agg_s": t2 - t1, "seconds": t2 - t0}
+            "import_s": t1 - t0, "agg_s": t2 - t1, "seconds": t2 - t0, "cpu_s": cpu() - c0}
 
 
 def run_side(side: str, path: Path) -> dict:
@@ -105,16 +112,19 @@ def main() -> None:
     assert tp["rows"] == pd_["rows"] == rows, results
     assert tp["groups"] == pd_["groups"], results
     assert abs(tp["total"] - pd_["total"]) <= 1e-6 * abs(pd_["total"]), results  # same answer
-    head = f"{'side':<44}{'read/import s':>14}{'aggregate s':>13}{'total s':>10}{'rows/s':>14}{'peak RSS MB':>13}"
+    head = (f"{'side':<44}{'read/import s':>14}{'aggregate s':>13}{'total s':>10}{'CPU s':>8}{'rows/s':>14}"
+            f"{'peak RSS MB':>13}")
     print(head)
     print("-" * len(head))
     labels = {"tradepact": "tradepact data import baci + HS2 x pair", "pandas": "pandas read_csv + groupby"}
     for side, r in results.items():
-        print(f"{labels[side]:<44}{r['import_s']:>14.2f}{r['agg_s']:>13.2f}{r['seconds']:>10.2f}"
+        print(f"{labels[side]:<44}{r['import_s']:>14.2f}{r['agg_s']:>13.2f}{r['seconds']:>10.2f}{r['cpu_s']:>8.1f}"
               f"{rows / r['seconds']:>14,.0f}{r['peak_rss_mb']:>13,.0f}")
     ratio = pd_["seconds"] / tp["seconds"]
     print(f"\nrows: {rows:,}   groups (pair x HS2): {tp['groups']:,}   speed ratio (pandas s / tradepact s): "
           f"{ratio:.2f}x   target >= 3x, tradepact peak RSS {tp['peak_rss_mb']:,.0f} MB (target < 2,048)")
+    print(f"CPU-time ratio (pandas CPU s / tradepact CPU s): {pd_['cpu_s'] / tp['cpu_s']:.2f}x "
+          f"(tradepact uses {os.cpu_count()} threads, pandas one)")
     print(f"machine load average {os.getloadavg()[0]:.1f} at end")
 
 
