@@ -26,9 +26,9 @@ from tradepact.ledger.sources._base import CsvLayout, Output, Prepared, require_
 
 NAME = "baci"
 TABLES = ("goods",)
-TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE", "q": "DOUBLE"}
-#: BACI writes unknown quantities as ``NA``, space-padded in recent releases (``           NA``).
-NULLSTR = ["NA", ""] + [" " * n + "NA" for n in range(1, 25)]
+#: ``q`` is read as text: BACI writes unknown quantities as ``NA``, space-padded in recent releases
+#: (``           NA``); a cast per row is cheaper than matching many padded null strings.
+TYPES = {"t": "INTEGER", "i": "INTEGER", "j": "INTEGER", "k": "INTEGER", "v": "DOUBLE", "q": "VARCHAR"}
 FIELDS = {"year": "t", "exporter": "i", "importer": "j", "product": "k", "value": "v", "quantity": "q"}
 HS_NAMES = {"92": "H0", "96": "H1", "02": "H2", "07": "H3", "12": "H4", "17": "H5", "22": "H6"}
 _FILE_RE = re.compile(r"BACI_HS(\d{2})_Y\d{4}_V(\w+)", re.IGNORECASE)
@@ -154,7 +154,8 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
                {country('j')} AS importer,
                CASE WHEN k BETWEEN 0 AND 999999 THEN lpad(k::VARCHAR, 6, '0') ELSE k::VARCHAR END AS product,
                v / 1000.0 AS value,
-               q AS quantity
+               coalesce(TRY_CAST(q AS DOUBLE),
+                        CASE WHEN q IS NULL OR trim(q) IN ('', 'NA') THEN NULL ELSE 'NaN'::DOUBLE END) AS quantity
         FROM raw
     """
     country_ok = f"a BACI country code listed in {codes_file.name} with a known ISO3 code"
@@ -162,5 +163,4 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
               ("k", "length(product) <> 6 OR product < '01'", "a 6-digit HS code")]
     return Prepared(layout.path, NAME, [Output("goods", sql)], dict(FIELDS), direct=True,
                     info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev, "constants": constants,
-                          "checks": checks, "verified": ("product", "exporter", "importer"), "setup": setup,
-                          "nullstr": NULLSTR})
+                          "checks": checks, "verified": ("product", "exporter", "importer"), "setup": setup})
