@@ -105,6 +105,7 @@ def test_itpd_e_industries_services_and_domestic(store, tmp_path):
     rep = store.import_files("itpd-e", [itpd_sample().write(tmp_path / "in")])
     f = rep.files[0]
     assert f.rows_read == 6 and f.kept == {"goods": 4, "services": 2} and f.dropped == {} and f.zero_value == 1
+    assert rep.to_frame()["rows_kept"].tolist() == [6]
     g = store.sql("SELECT * FROM goods ORDER BY exporter, importer")
     assert g["hs_rev"].isna().all() and set(g["product"]) == {"ITPD-E:1", "ITPD-E:110"}
     assert ((g.exporter == "USA") & (g.importer == "USA")).sum() == 1  # domestic flow kept
@@ -265,3 +266,23 @@ def test_gravity_panel_book_column_names_and_non_csv(store, tmp_path, shared_dat
     assert {"dist", "cntg", "rta_lag12"} <= set(g.columns)
     with pytest.raises(DataFormatError, match="not a CSV file"):
         store.import_files("gravity-panel", [shared_data / "agtpa_applications" / "agtpa_applications.parquet"])
+
+
+def test_two_baci_revisions_same_year_are_not_added_up(store, tmp_path):
+    s = baci_sample()  # HS12 (H4) file
+    store.import_files("baci", [s.write(tmp_path / "h4")])
+    old = s.write(tmp_path / "h0")
+    h0 = old.with_name("BACI_HS92_Y2016_V202401b.csv")
+    old.rename(h0)
+    rows = [list(r) for r in s.rows]
+    rows[0][4] = "999999.5"  # the HS92 release says something else for USA->KOR 870323
+    s.write(tmp_path / "h0", rows=rows)
+    (tmp_path / "h0" / s.name).rename(h0)
+    store.import_files("baci", [h0])  # same year, other revision: no duplicate, no replacement
+    assert store.sql("SELECT count(*) AS n FROM goods")["n"].iloc[0] == 12
+    bil = store.goods_bilateral("USA", "KOR")  # the newest revision (H4) answers, once
+    assert bil["exports"].iloc[0] == pytest.approx(1234.5675 + 2.5, rel=REL)
+    rep = store.import_files("baci", [h0], replace=True)  # replaces H0 rows only
+    assert rep.files[0].replaced == 6
+    assert store.sql("SELECT hs_rev, count(*) AS n FROM goods GROUP BY 1 ORDER BY 1").values.tolist() == [
+        ["H0", 6], ["H4", 6]]

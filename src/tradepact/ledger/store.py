@@ -56,7 +56,11 @@ def default_path() -> Path:
 
 @dataclass
 class FileReport:
-    """What one input file gave: rows read, kept per table, dropped by reason, zero-value rows kept."""
+    """What one input file gave: rows read, kept per table, dropped by reason, zero-value rows kept.
+
+    A row is kept once even when it feeds two tables (the gravity panel writes goods and gravity
+    rows; ITPD-E sends each industry to goods or services): rows kept = read - dropped.
+    """
 
     file: str
     format: str
@@ -84,7 +88,7 @@ class ImportReport:
         rows = []
         for f in self.files:
             rows.append({"file": f.file, "format": f.format, "rows_read": f.rows_read,
-                         "rows_kept": sum(f.kept.values()) if len(f.kept) == 1 else max(f.kept.values(), default=0),
+                         "rows_kept": f.rows_read - f.rows_dropped,
                          "rows_dropped": f.rows_dropped, "zero_value_rows": f.zero_value,
                          "replaced": f.replaced, "tables": ",".join(f"{t}:{n}" for t, n in f.kept.items()),
                          "years": _years_text(f.years), "seconds": round(f.seconds, 2)})
@@ -138,6 +142,17 @@ class _Staged:
     fields: dict[str, str]
     constants: dict = field(default_factory=dict)
     batch: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+
+    @property
+    def scope(self) -> str:
+        """What --replace replaces: the dataset, per HS revision when the batch has one (BACI)."""
+        rev = self.constants.get("hs_rev")
+        return f"{self.dataset}:{rev}" if rev else self.dataset
+
+
+def _scope(batch: dict) -> str:
+    rev = (batch.get("constants") or {}).get("hs_rev")
+    return f"{batch['dataset']}:{rev}" if rev else batch["dataset"]
 
 
 class LedgerStore:
@@ -231,8 +246,9 @@ class LedgerStore:
         """Goods trade of ``a`` with ``b`` by year: columns ``year, exports, imports`` (USD millions).
 
         ``exports`` = a -> b, ``imports`` = b -> a, summed over products. Per year and direction one
-        dataset answers (``dataset`` if given, else by :data:`DATASET_PRIORITY`) and within it
-        importer-reported rows are preferred to mirror rows. Empty frame if there is nothing.
+        dataset answers (``dataset`` if given, else by :data:`DATASET_PRIORITY`; for BACI the newest
+        HS revision imported) and within it importer-reported rows are preferred to mirror rows.
+        Empty frame if there is nothing.
         ``with_source`` adds ``source`` (the provenance texts used) and ``confirmed`` (all rows
         confirmed).
         """
@@ -266,18 +282,21 @@ class LedgerStore:
                  "CASE WHEN item = 'S' THEN 0 WHEN regexp_full_match(item, 'S[A-L]') THEN 1 "
                  "WHEN starts_with(item, 'S') AND NOT contains(item, ':') THEN 2 ELSE 1 END")
         ds = "AND dataset = $d" if dataset else ""
+        # Comtrade rows of one year may mix revisions (reporters differ), so only datasets whose
+        # revision is fixed per file (BACI) are told apart by revision.
+        rev = "CASE WHEN dataset = 'baci' THEN hs_rev END" if table == "goods" else "NULL::VARCHAR"
         q = f"""
             WITH r AS (
                 SELECT year, CASE WHEN exporter = $a THEN 'x' ELSE 'm' END AS dir, dataset, flow_source,
-                       {grp} AS grp, {level} AS lvl, value, source, confirmed
+                       {grp} AS grp, {level} AS lvl, value, source, confirmed, {rev} AS rev
                 FROM {table}
                 WHERE ((exporter = $a AND importer = $b) OR (exporter = $b AND importer = $a)) {ds}
             ), pick AS (
-                SELECT year, dir, dataset, flow_source, lvl FROM (
+                SELECT year, dir, dataset, flow_source, lvl, rev FROM (
                     SELECT *, row_number() OVER (PARTITION BY year, dir ORDER BY
                            CASE dataset {prio} ELSE 9 END, dataset,
-                           CASE flow_source WHEN 'reported' THEN 0 ELSE 1 END, lvl) AS rn
-                    FROM (SELECT DISTINCT year, dir, dataset, flow_source, lvl FROM r)
+                           CASE flow_source WHEN 'reported' THEN 0 ELSE 1 END, rev DESC NULLS LAST, lvl) AS rn
+                    FROM (SELECT DISTINCT year, dir, dataset, flow_source, lvl, rev FROM r)
                 ) WHERE rn = 1
             )
             SELECT year::INTEGER AS year, grp,
@@ -285,7 +304,8 @@ class LedgerStore:
                    sum(value) FILTER (WHERE dir = 'm') AS imports,
                    string_agg(DISTINCT source, '; ' ORDER BY source) AS source,
                    bool_and(confirmed) AS confirmed
-            FROM r SEMI JOIN pick USING (year, dir, dataset, flow_source, lvl)
+            FROM r SEMI JOIN pick ON r.year = pick.year AND r.dir = pick.dir AND r.dataset = pick.dataset
+                 AND r.flow_source = pick.flow_source AND r.lvl = pick.lvl AND r.rev IS NOT DISTINCT FROM pick.rev
             GROUP BY year, grp ORDER BY year, grp
         """
         params = {"a": a, "b": b}
@@ -515,10 +535,10 @@ class LedgerStore:
         others: list[tuple[Path, str, dict]] = []
         if not replace:
             for b in manifest["batches"]:
-                if b["table"] == s.table and b["dataset"] == s.dataset and years & set(b["years"]):
+                if b["table"] == s.table and _scope(b) == s.scope and years & set(b["years"]):
                     others.append((self.path / b["parquet"], b["file"], b.get("constants") or {}))
         for t in staged:
-            if t.table == s.table and t.dataset == s.dataset and years & set(t.years):
+            if t.table == s.table and t.scope == s.scope and years & set(t.years):
                 others.append((t.path, t.file, t.constants))
         if not others:
             return
@@ -555,7 +575,7 @@ class LedgerStore:
         if replace:
             kept_batches = []
             for b in batches:
-                cover = {y for s in staged if s.table == b["table"] and s.dataset == b["dataset"] for y in s.years}
+                cover = {y for s in staged if s.table == b["table"] and s.scope == _scope(b) for y in s.years}
                 hit = cover & set(b["years"])
                 if not hit:
                     kept_batches.append(b)
