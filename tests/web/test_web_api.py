@@ -159,3 +159,28 @@ def test_foreign_host_header_is_refused(client):
     assert r.status_code == 400
     assert client.get("/api/health", headers={"host": "127.0.0.1:8000"}).status_code == 200
     assert client.get("/api/health", headers={"host": "localhost:8000"}).status_code == 200
+
+
+def test_ledger_reads_the_store_and_sees_an_import_at_once(client, web_store, tmp_path):
+    """A pair the built-in facts do not cover: no rows until ITPD-E data are imported into the
+    dashboard's store, then the API answers from the store (same app: the cached answer is keyed
+    by the store's state). ITPD-E ``trade`` is in USD millions."""
+    from tradepact.ledger.store import LedgerStore
+
+    assert client.get("/api/ledger?a=FRA&b=DEU").json()["rows"] == []
+    cols = ["exporter_iso3", "exporter_name", "importer_iso3", "importer_name", "year", "industry_id",
+            "industry_descr", "broad_sector", "trade", "flag_mirror", "flag_zero"]
+    rows = [["FRA", "France", "DEU", "Germany", "2016", "110", "Motor vehicles", "Manufacturing", "1000", "0", "p"],
+            ["FRA", "France", "DEU", "Germany", "2016", "1", "Wheat", "Agriculture", "200.5", "0", "p"],
+            ["DEU", "Germany", "FRA", "France", "2016", "110", "Motor vehicles", "Manufacturing", "1500", "0", "p"],
+            # a services row too: the ITPD-E loader fails on a file with no services rows (reported)
+            ["FRA", "France", "DEU", "Germany", "2016", "160", "Transport services", "Services", "300", "0", "p"]]
+    f = tmp_path / "ITPDE_R02_2016.csv"
+    f.write_text("\n".join(",".join(r) for r in [cols] + rows) + "\n")
+    LedgerStore.open(web_store).import_files("itpd-e", [f])
+    body = client.get("/api/ledger?a=FRA&b=DEU").json()
+    assert [r["year"] for r in body["rows"]] == [2016]
+    row = body["rows"][0]
+    assert row["goods_exports"] == pytest.approx(1200.5) and row["goods_imports"] == pytest.approx(1500)
+    assert row["goods_balance"] == pytest.approx(-299.5)
+    assert any("ledger store" in s for s in body["sources"])
