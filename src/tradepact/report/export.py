@@ -209,8 +209,16 @@ def _draw(ax, spec: dict[str, Any]) -> None:
             ax.scatter(x[~open_], y[~open_], color=c, zorder=3, s=25)
             ax.scatter(x[open_], y[open_], facecolors="none", edgecolors=c, zorder=3, s=25)
     for shape in layout.get("shapes", []) or []:
-        if shape.get("type") == "line" and shape.get("y0") == shape.get("y1") and shape.get("xref") == "x domain":
+        if shape.get("type") != "line":
+            continue
+        if shape.get("y0") == shape.get("y1") and shape.get("xref") == "x domain":  # add_hline
             ax.axhline(shape.get("y0", 0), color="#888", linewidth=0.8)
+        elif shape.get("x0") == shape.get("x1") and shape.get("yref") == "y domain":  # add_vline
+            ax.axvline(shape["x0"], color="#888", linewidth=1, linestyle="--")
+    for note in layout.get("annotations", []) or []:
+        if note.get("yref") == "paper" and note.get("x") is not None and note.get("text"):
+            ax.annotate(str(note["text"]), xy=(note["x"], 1.0), xycoords=("data", "axes fraction"),
+                        fontsize="small", color="#666", va="bottom")
     if not categorical:
         from matplotlib.ticker import MaxNLocator
 
@@ -218,7 +226,7 @@ def _draw(ax, spec: dict[str, Any]) -> None:
     if categorical:
         ax.set_xticks(range(len(cats)))
         ax.set_xticklabels([str(c) for c in cats], rotation=45 if len(cats) > 8 else 0, ha="right" if len(cats) > 8 else "center")
-    ax.set_title(_title(layout.get("title")))
+    ax.set_title(_title(layout.get("title")), pad=18 if layout.get("annotations") else 6)
     ax.set_xlabel(_title((layout.get("xaxis") or {}).get("title")))
     ax.set_ylabel(_title((layout.get("yaxis") or {}).get("title")))
     ax.grid(axis="y", alpha=0.3)
