@@ -161,6 +161,11 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
     country_ok = f"a BACI country code listed in {codes_file.name} with a known ISO3 code"
     checks = [("i", "exporter IS NULL", country_ok), ("j", "importer IS NULL", country_ok),
               ("k", "length(product) <> 6 OR product < '01'", "a 6-digit HS code")]
+    def fast(target: Path, tick=None) -> dict | None:
+        from tradepact.ledger.sources import baci_fast
+
+        return baci_fast.stage(layout, codes, target, tick)
+
     return Prepared(layout.path, NAME, [Output("goods", sql)], dict(FIELDS), direct=True,
-                    info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev, "constants": constants,
+                    info={"fast": fast, "types": TYPES, "country_codes": str(codes_file), "hs_rev": rev, "constants": constants,
                           "checks": checks, "verified": ("product", "exporter", "importer"), "setup": setup})
