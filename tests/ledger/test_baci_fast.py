@@ -151,3 +151,17 @@ def test_other_valid_spellings_stored_identically(tmp_path, monkeypatch):
     _same_report(rf, rs)
     assert _stored(fast) == _stored(slow)
     assert _stored(fast)[0][4][5:7] == (0.999999, 0.5)
+
+
+def test_key_already_in_store_found_at_its_row_in_a_fast_path_file(tmp_path):
+    """Duplicates against the store are located through the fast path's Parquet row order."""
+    s = baci_sample()
+    store = LedgerStore.open(tmp_path / "store")
+    store.import_files("baci", [s.write(tmp_path / "a", rows=s.rows[3:4])])
+    before = tree_hash(store.path)
+    with pytest.raises(DataFormatError) as info:
+        store.import_files("baci", [s.write(tmp_path / "b")])
+    assert info.value.row == 4 and "already imported" in str(info.value)
+    assert tree_hash(store.path) == before
+    rep = store.import_files("baci", [s.write(tmp_path / "b")], replace=True)
+    assert rep.files[0].replaced == 1 and rep.files[0].kept == {"goods": 6}

@@ -210,8 +210,11 @@ def _stage(layout: CsvLayout, codes: dict[int, str | None], target: Path, tick) 
                 pa.array(v / 1000.0),  # thousand USD -> USD millions
                 chunks["q"][x],
             ], schema=schema))
-    finally:
+    except BaseException:
         pending.put(None)
+        th.join()
+        raise
+    pending.put(None)
     if ny == 1:
         year_present[0] = True
     if ok:
