@@ -383,15 +383,13 @@ class LedgerStore:
         limit = memory_limit or os.environ.get("TRADEPACT_MEMORY_LIMIT", "1GB")
         con.execute(f"SET memory_limit = {sql_str(limit)}")
         con.execute("SET preserve_insertion_order = true")
-        from tradepact.ledger.sources._base import iso3_lookup_sql
-
-        con.execute(f"CREATE TEMP TABLE _iso AS {iso3_lookup_sql()}")
         manifest = self.manifest()
         sizes = [max(p.stat().st_size, 1) if p.is_file() else 1 for p in paths]
         total = float(sum(sizes))
         staged: list[_Staged] = []
         reports: list[FileReport] = []
         done = 0.0
+        iso_ready = False
         try:
             for n, path in enumerate(paths):
                 t0 = time.perf_counter()
@@ -404,6 +402,11 @@ class LedgerStore:
                 report = FileReport(file=str(path), format=fmt)
                 layout = read_header(path)
                 prep = loader.prepare(layout, **opts)
+                if not prep.direct and not iso_ready:  # the ISO3 lookup table of text-code loaders
+                    from tradepact.ledger.sources._base import iso3_lookup_sql
+
+                    con.execute(f"CREATE TEMP TABLE _iso AS {iso3_lookup_sql()}")
+                    iso_ready = True
                 new = self._stage_file(con, prep, layout, stage, n, report, tick)
                 for s in new:
                     self._check_against_store(con, s, manifest, staged, replace)
