@@ -8,7 +8,8 @@ The generated file (BACI layout ``t,i,j,k,v,q`` with its ``country_codes_V*.csv`
 ``bench/out/``. Each side runs in its own subprocess so its peak RSS is its own:
 
 * tradepact: ``LedgerStore.import_files("baci", ...)`` — the code path of ``tradepact data import
-  baci`` (typed streaming read, country codes, validation, atomic Parquet write) — then
+  baci`` (typed multi-threaded read, country codes, every validation rule, atomic Parquet write;
+  see ``tradepact.ledger.sources.baci_fast``) — then
   ``SELECT exporter, importer, HS2, sum(value) ... GROUP BY`` over the store;
 * pandas: ``read_csv`` (explicit dtypes) then ``groupby([i, j, k // 10000])['v'].sum()``.
 

@@ -166,11 +166,7 @@ def validate_sql(con, relation: str, schema: TableSchema, *, file, fields: Mappi
     Returns ``{"rows", "zero_value", "years"}`` from the same scan.
     """
     constants = dict(constants or {})
-    if constants:
-        one = "(SELECT " + ", ".join(f"{_sql_literal(v)} AS {c}" for c, v in constants.items()) + ")"
-        for fname, pred, expected in _rules(schema):
-            if fname in constants and con.execute(f"SELECT count(*) FROM {one} WHERE {pred}").fetchone()[0]:
-                raise _fail(file, None, fname, fields, expected, constants[fname])
+    check_constants(con, schema, constants, file=file, fields=fields)
     rules = [(f, p, e, True) for f, p, e in extra_rules]
     rules += [(f, p, e, False) for f, p, e in _rules(schema) if f not in constants and f not in skip]
     sel = [f"min(_row) FILTER (WHERE {pred})" for _, pred, _, _ in rules]
@@ -195,6 +191,18 @@ def validate_sql(con, relation: str, schema: TableSchema, *, file, fields: Mappi
     n = len(rules)
     check_duplicates_sql(con, relation, schema, file=file, fields=fields, skip=tuple(constants))
     return {"rows": int(hits[n]), "zero_value": int(hits[n + 1]), "years": [int(y) for y in hits[n + 2] or []]}
+
+
+def check_constants(con, schema: TableSchema, constants: Mapping[str, object] | None, *, file,
+                    fields: Mapping[str, str] | None = None) -> None:
+    """Check the columns that have one value for a whole batch (hs_rev, source, ...) once."""
+    constants = dict(constants or {})
+    if not constants:
+        return
+    one = "(SELECT " + ", ".join(f"{_sql_literal(v)} AS {c}" for c, v in constants.items()) + ")"
+    for fname, pred, expected in _rules(schema):
+        if fname in constants and con.execute(f"SELECT count(*) FROM {one} WHERE {pred}").fetchone()[0]:
+            raise _fail(file, None, fname, fields, expected, constants[fname])
 
 
 def _sql_literal(value) -> str:

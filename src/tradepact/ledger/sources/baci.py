@@ -10,9 +10,13 @@
   (``NA`` when unknown).
 
 BACI flows are reconciled from both partners' declarations, so ``flow_source`` is ``reported``.
-The import is one streaming pass: ``read_csv`` with explicit types -> Parquet. Columns that are the
-same on every row of a BACI file (hs_rev, unit, source, confirmed, flow_source, dataset) are kept
-in the store's manifest, not repeated on 10 million rows; the store's ``goods`` view adds them.
+Two paths write the same rows: the fast path (:mod:`tradepact.ledger.sources.baci_fast`: a
+multi-threaded typed Arrow read, NumPy checks, dictionary-encoded Parquet) accepts a file only if
+every rule holds; anything else goes through the general path (one streaming DuckDB pass
+``read_csv`` with explicit types -> Parquet, then validation scans), which reports the first
+offending row. Columns that are the same on every row of a BACI file (hs_rev, unit, source,
+confirmed, flow_source, dataset) are kept in the store's manifest, not repeated on 10 million
+rows; the store's ``goods`` view adds them.
 """
 from __future__ import annotations
 
@@ -161,6 +165,11 @@ def prepare(layout: CsvLayout, *, country_codes: Path | None = None, hs_rev: str
     country_ok = f"a BACI country code listed in {codes_file.name} with a known ISO3 code"
     checks = [("i", "exporter IS NULL", country_ok), ("j", "importer IS NULL", country_ok),
               ("k", "length(product) <> 6 OR product < '01'", "a 6-digit HS code")]
+    def fast(target: Path, tick=None) -> dict | None:
+        from tradepact.ledger.sources import baci_fast
+
+        return baci_fast.stage(layout, codes, target, tick)
+
     return Prepared(layout.path, NAME, [Output("goods", sql)], dict(FIELDS), direct=True,
-                    info={"types": TYPES, "country_codes": str(codes_file), "hs_rev": rev, "constants": constants,
+                    info={"fast": fast, "types": TYPES, "country_codes": str(codes_file), "hs_rev": rev, "constants": constants,
                           "checks": checks, "verified": ("product", "exporter", "importer"), "setup": setup})
