@@ -294,7 +294,7 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
                                   "out-of-quota rate is prohibitive", M[i])
         p0q = np.where(over0, 1.0 + t0, 1.0 + ti0)
         regime_before = np.where(~has_q0, "none", np.where(over0, "over", "in")).astype(object)
-        rent0 = np.where(over0, (t0 - ti0) * Q0, 0.0)
+        rent0 = np.where(over0, _safe_mul(t0 - ti0, Q0), 0.0)
 
         def demand(p):
             with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
