@@ -304,6 +304,18 @@ def builtin_scenarios() -> list[str]:
     return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
+def builtin_scenario_info() -> list[dict]:
+    """Name, years, models, baseline and description of each built-in scenario (read, not run)."""
+    out = []
+    for name in builtin_scenarios():
+        raw = yaml.safe_load(resources.files(BUILTIN_PACKAGE).joinpath(f"{name}.yaml").read_text("utf-8"))
+        scn = Scenario.model_validate(raw)
+        out.append({"name": name, "years": f"{scn.years[0]}-{scn.years[-1]}", "models": ",".join(scn.models),
+                    "baseline": f"{scn.baseline.agreement or '-'} / {scn.baseline.data} {scn.baseline.year}",
+                    "changes": len(scn.changes), "description": scn.description})
+    return out
+
+
 def _loc(loc: tuple) -> str:
     out = ""
     for part in loc:
