@@ -139,8 +139,9 @@ def _col(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
     return np.full(len(frame), default, dtype=float)
 
 
-def _check(frame: pd.DataFrame, source: str) -> None:
-    """Validate the input frame; raise DataFormatError naming the first bad row and field."""
+def _check(frame: pd.DataFrame, source: str) -> np.ndarray:
+    """Validate the input frame; raise DataFormatError naming the first bad row and field.
+    Returns the market code of each row."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise DataFormatError(source, None, missing[0], "column present", None,
@@ -151,8 +152,10 @@ def _check(frame: pd.DataFrame, source: str) -> None:
             i = int(np.flatnonzero(mask)[0])
             raise DataFormatError(source, i + 1, fld, expected, frame[fld].iloc[i])
 
-    hs = frame["hs"]
-    first_bad(products.invalid_codes(hs).to_numpy(), "hs", "an HS code string of 2/4/6/8/10 digits")
+    # validate each distinct code once (a full schedule repeats every code once per partner)
+    codes, uniq = pd.factorize(frame["hs"], use_na_sentinel=False)
+    bad_uniq = products.invalid_codes(pd.Series(uniq, dtype=object)).to_numpy()
+    first_bad(bad_uniq[codes], "hs", "an HS code string of 2/4/6/8/10 digits")
     for fld in ("import_value", "rate_before", "rate_after"):
         v = pd.to_numeric(frame[fld], errors="coerce").to_numpy(dtype=float)
         first_bad(np.isnan(v), fld, "a number")
@@ -176,7 +179,7 @@ def _check(frame: pd.DataFrame, source: str) -> None:
     years = pd.to_numeric(frame["year"], errors="coerce")
     first_bad(years.isna().to_numpy(), "year", "an integer year")
     keys = frame[["importer", "exporter", "hs", "year"]]
-    dup = keys.duplicated().to_numpy()
+    mkt, dup = _flow_codes(frame)
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise DataFormatError(source, i + 1, "importer/exporter/hs/year", "one row per flow and year",
@@ -187,9 +190,27 @@ def _check(frame: pd.DataFrame, source: str) -> None:
         q = _col(frame, f"quota_{when}", np.nan)
         first_bad(np.isinf(r) & np.isnan(q), f"rate_{when}",
                   "a finite rate (inf = prohibitive is allowed only with a quota)")
+    return mkt
 
 
 # --------------------------------------------------------------------------- engine
+
+REGIMES = ["none", "in", "over", "binding"]
+
+
+def _flow_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Market code per row (importer, hs, year; dense ints) and a duplicate-flow mask, each key
+    column factorized once."""
+    ci, ui = pd.factorize(frame["importer"], use_na_sentinel=False)
+    ce, ue = pd.factorize(frame["exporter"], use_na_sentinel=False)
+    ch, uh = pd.factorize(frame["hs"], use_na_sentinel=False)
+    cy, uy = pd.factorize(frame["year"], use_na_sentinel=False)
+    m = (ci.astype(np.int64) * len(uh) + ch) * len(uy) + cy
+    mkt, _ = pd.factorize(m)
+    flow = mkt.astype(np.int64) * len(ue) + ce
+    dup = pd.Series(flow).duplicated().to_numpy()
+    return mkt.astype(np.int64), dup
+
 
 def _group_sum(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(codes, weights=values, minlength=n)
@@ -214,7 +235,7 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
     Returns a :class:`PEResult` whose ``lines`` frame has one row per input row, in input order.
     """
     s = settings or PESettings()
-    _check(frame, source)
+    mkt = _check(frame, source)
     df = frame.reset_index(drop=True).copy()
     df["hs"] = df["hs"].astype(str)
     df["year"] = pd.to_numeric(df["year"]).astype(int)
@@ -237,7 +258,6 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
     quota_row = has_q0 | has_q1
 
     # markets: (importer, hs, year)
-    mkt = df.groupby(["importer", "hs", "year"], sort=False, observed=True).ngroup().to_numpy()
     nm = int(mkt.max()) + 1 if n else 0
 
     # ---- GSIM-style domestic substitution: implied import demand elasticity per market
@@ -277,8 +297,8 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
     pd_hat = (1.0 + pw) * ratio - 1.0
 
     # ---- tariff-rate quotas (vectorized regime solution)
-    regime_before = np.full(n, "none", dtype=object)
-    regime_after = np.full(n, "none", dtype=object)
+    regime_before = np.zeros(n, dtype=np.int8)   # codes into REGIMES
+    regime_after = np.zeros(n, dtype=np.int8)
     rent0 = np.zeros(n)
     rent1 = np.zeros(n)
     if quota_row.any():
@@ -293,7 +313,7 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
             raise DataFormatError(source, i + 1, "import_value", f"imports <= the quota {Q0[i]:g} when the "
                                   "out-of-quota rate is prohibitive", M[i])
         p0q = np.where(over0, 1.0 + t0, 1.0 + ti0)
-        regime_before = np.where(~has_q0, "none", np.where(over0, "over", "in")).astype(object)
+        regime_before = np.where(~has_q0, 0, np.where(over0, 2, 1)).astype(np.int8)
         rent0 = np.where(over0, _safe_mul(t0 - ti0, Q0), 0.0)
 
         def demand(p):
@@ -314,7 +334,7 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
                 p_bind = p0q * (Q1 / np.where(M > 0, M, 1.0)) ** (1.0 / eta)
         p1q = np.where(in_q, 1.0 + ti1, np.where(over, 1.0 + t1, p_bind))
         M1q = np.where(in_q, d_in, np.where(over, d_out, Q1))
-        regime_after = np.where(~has_q1, "none", np.where(in_q, "in", np.where(over, "over", "binding"))).astype(object)
+        regime_after = np.where(~has_q1, 0, np.where(in_q, 1, np.where(over, 2, 3))).astype(np.int8)
         with np.errstate(invalid="ignore"):
             rent1 = np.where(has_q1 & over, _safe_mul(t1 - ti1, Q1), np.where(has_q1 & bind, (p1q - 1.0 - ti1) * Q1, 0.0))
         rent1 = np.where(quota_row, rent1, 0.0)
@@ -380,8 +400,8 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
     out["consumer_surplus_change"] = dcs
     out["quota_rent_change"] = rent1 - rent0
     out["domestic_output_change"] = dD
-    out["quota_regime_before"] = regime_before
-    out["quota_regime_after"] = regime_after
+    out["quota_regime_before"] = pd.Categorical.from_codes(regime_before, categories=REGIMES)
+    out["quota_regime_after"] = pd.Categorical.from_codes(regime_after, categories=REGIMES)
     out["clipped"] = clipped
     return PEResult(lines=out, settings=s)
 
