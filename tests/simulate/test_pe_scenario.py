@@ -208,7 +208,7 @@ BAD = [
     ("changes:\n  - {kind: tariff, importer: USA, hs: '87A3', rate: 0.1}", "changes[0].hs", "HS code"),
     ("changes:\n  - {kind: tariff, importer: USA, hs: '8703', rate: -0.05}", "changes[0].rate", ">= 0"),
     ("changes:\n  - {kind: tariff, importer: USA, hs: '8703', rate: 25}", "changes[0].rate", "percentage"),
-    ("changes:\n  - {kind: tariff, importer: USA, hs: '8703', rates: {2019: -1}}", "changes[0].rates[2019]", ">= 0"),
+    ("changes:\n  - {kind: tariff, importer: USA, hs: '8703', rates: {2019: -1}}", "changes[0].rates[2019]", "greater than or equal to 0"),
     ("changes:\n  - {kind: tariff, importer: USA, hs: '8703'}", "changes[0]", "exactly one of rate"),
     ("changes:\n  - {kind: quota, importer: USA, hs: '72', volume: 5, out_of_quota_rate: -1}",
      "changes[0].out_of_quota_rate", ">= 0"),
