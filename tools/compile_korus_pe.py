@@ -35,18 +35,21 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "tradepact" / "data"
 
-#: source hs_code string -> (representative HS code, covered HS prefixes, mapping note)
+#: source hs_code string -> (representative HS code, covered HS prefixes). A group's representative code
+#: is the tariff line taken to stand for it: pork -> 0203.29 (frozen "other" cuts, the largest US pork
+#: export category to Korea per the tariff schedule notes), fresh fruit -> 0805.10 (oranges), beef ->
+#: 0202 (the 40% muscle-meat line covers 0201 and 0202 alike). Compiler choices, marked as such.
 HS_MAP: dict[str, tuple[str, str]] = {
     "84": ("84", "84"), "85": ("85", "85"), "87": ("87", "87"), "88": ("88", "88"), "90": ("90", "90"),
     "0201; 0202; 0206.10-0206.29; 1602.50": ("0202", "0201;0202;020610;020621;020622;020629;160250"),
     "02 (beef + beef variety meat)": ("0202", "0201;0202;020610;020621;020622;020629"),
-    "0203; 0206.30-0206.49; 0210.1x; 1602.4x": ("0203", "0203;020630;020641;020649;02101;16024"),
-    "02 (pork + pork variety meat)": ("0203", "0203;020630;020641;020649"),
-    "0203 (+ variety meat)": ("0203", "0203;020630;020641;020649"),
+    "0203; 0206.30-0206.49; 0210.1x; 1602.4x": ("020329", "0203;020630;020641;020649;02101;16024"),
+    "02 (pork + pork variety meat)": ("020329", "0203;020630;020641;020649"),
+    "0203 (+ variety meat)": ("020329", "0203;020630;020641;020649"),
     "0201; 0202 (+ variety meat)": ("0202", "0201;0202;020610;020621;020622;020629"),
     "1005": ("1005", "1005"),
     "1001": ("1001", "1001"),
-    "0803-0810 (fresh)": ("0805", "0803;0804;0805;0806;0807;0808;0809;0810"),
+    "0803-0810 (fresh)": ("080510", "0803;0804;0805;0806;0807;0808;0809;0810"),
     "1901; 2103; 2106 and others": ("2106", "1901;2103;2106"),
     "2709; 2711": ("2709", "2709;2711"),
     "8486": ("8486", "8486"), "8703": ("8703", "8703"), "8517": ("8517", "8517"), "8708": ("8708", "8708"),

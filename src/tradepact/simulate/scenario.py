@@ -632,10 +632,13 @@ def _apply_changes(scn: Scenario, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
                 new = np.where(years >= ch.staging.from_year, ch.staging.at(years), np.nan)
             else:
                 new = np.full(len(frame), float(ch.rate))
+            # a path or staging leaves years before its start unchanged (NaN there); 'mfn' with no base
+            # rate makes the rate unknown, and the flow is skipped rather than guessed
+            keep_cur = np.isnan(new) if ch.rate != "mfn" else np.zeros(len(frame), bool)
             for tgt in targets:
                 col = f"rate_{tgt}"
                 cur = frame[col].to_numpy(dtype=float)
-                frame[col] = np.where(m & ~np.isnan(new), new, cur)
+                frame[col] = np.where(m & ~keep_cur, new, cur)
         else:  # quota
             vol = (np.full(len(frame), ch.volume) if ch.volume is not None
                    else ch.share_of_base * frame["import_value"].to_numpy(dtype=float))
@@ -702,7 +705,7 @@ def prepare(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     skipped = frame.loc[bad, ["importer", "exporter", "hs", "year"]].copy()
     skipped["reason"] = np.where(frame.loc[bad, "rate_before"].isna(),
                                  "no before rate (the agreement has no line and no MFN rate for it)",
-                                 "no after rate (a change gives no rate for this year)")
+                                 "no after rate (a change asks for the base rate, which the agreement does not give)")
     if "description" in frame.columns:
         skipped.insert(3, "description", frame.loc[bad, "description"].to_numpy())
     frame = frame.loc[~bad].reset_index(drop=True)
