@@ -42,25 +42,29 @@ def effects_chart(result) -> go.Figure:
 
 
 def product_table(result) -> pd.DataFrame:
-    """Per product: rates in the first and last simulated year and effects summed over the years."""
+    """Per product: rates in the first and last simulated year, the effects in the last year and the
+    trade creation summed over all years (USD millions)."""
     df = result.to_frame()
     df["product"] = _label(df)
     first, last = df["year"].min(), df["year"].max()
     g = df.groupby("product", sort=False)
+    fin = df[df["year"] == last].set_index("product")
     out = pd.DataFrame({
         "base value": g["import_value"].first(),
         f"rate {first} before → after": g.apply(lambda d: _rates(d, first), include_groups=False),
         f"rate {last} before → after": g.apply(lambda d: _rates(d, last), include_groups=False),
         "elasticity": g["import_demand_elasticity"].first(),
-        "creation Σ": g["trade_creation"].sum(),
-        "diversion Σ": g["trade_diversion"].sum(),
-        "revenue Δ Σ": g["tariff_revenue_change"].sum(),
-        "cons. surplus Δ Σ": g["consumer_surplus_change"].sum(),
-        "quota rent Δ Σ": g["quota_rent_change"].sum(),
+        f"imports Δ {last}": fin["total_import_change"],
+        f"revenue Δ {last}": fin["tariff_revenue_change"],
+        f"cons. surplus Δ {last}": fin["consumer_surplus_change"],
+        f"quota rent Δ {last}": fin["quota_rent_change"],
+        f"imports Δ Σ {first}–{last}": g["total_import_change"].sum(),
         "confirmed": g["confirmed"].all() & g["rate_confirmed"].all(),
     }).reset_index()
-    moved = out[["creation Σ", "revenue Δ Σ", "quota rent Δ Σ"]].abs().sum(axis=1) > 1e-9
-    return out[moved].sort_values("creation Σ", key=lambda s: -s.abs()).reset_index(drop=True)
+    moved = (g["total_import_change"].apply(lambda v: v.abs().sum()) + g["tariff_revenue_change"].apply(
+        lambda v: v.abs().sum()) + g["quota_rent_change"].apply(lambda v: v.abs().sum())).to_numpy() > 1e-9
+    out = out[moved]
+    return out.sort_values(f"imports Δ Σ {first}–{last}", key=lambda v: -v.abs()).reset_index(drop=True)
 
 
 def _rates(d: pd.DataFrame, year: int) -> str:
@@ -75,28 +79,25 @@ def _rates(d: pd.DataFrame, year: int) -> str:
 
 
 def _coverage_note(results) -> Note | None:
-    """Share of the bilateral goods totals covered by the product lines used (cross-basis, indicative)."""
-    try:
-        from tradepact.data import korus
-    except ImportError:  # pragma: no cover - the ledger facts ship with tradepact
+    """Share of the bilateral goods totals covered by the product lines simulated (cross-basis, indicative)."""
+    from tradepact.data import korus
+
+    if not results:
         return None
     goods = korus().goods
     goods = goods[goods["preferred"].astype(bool)] if "preferred" in goods else goods
+    frames = [r.to_frame().assign(base_year=r.scenario.baseline.year) for r in results if r.pe is not None]
+    if not frames:
+        return None
+    used = pd.concat(frames).drop_duplicates(["base_year", "importer", "exporter", "hs"])
     parts = []
-    seen = set()
-    for res in results:
-        year = res.scenario.baseline.year
-        lines = res.to_frame().drop_duplicates(["importer", "exporter", "hs"])
-        for (exp, imp), grp in lines.groupby(["exporter", "importer"]):
-            if (exp, imp, year) in seen:
-                continue
-            seen.add((exp, imp, year))
-            row = goods[goods["year"] == year]
-            if row.empty:
-                continue
-            total = float(row["imports"].iloc[0] if exp == "KOR" else row["exports"].iloc[0])
-            parts.append(f"{_FLOW.get((exp, imp), exp + '→' + imp)} {year}: {grp['import_value'].sum():,.0f} of "
-                         f"{total:,.0f} USD m ({grp['import_value'].sum() / total:.0%})")
+    for (year, exp, imp), grp in used.groupby(["base_year", "exporter", "importer"]):
+        row = goods[goods["year"] == year]
+        if row.empty:
+            continue
+        total = float(row["imports"].iloc[0] if exp == "KOR" else row["exports"].iloc[0])
+        parts.append(f"{_FLOW.get((exp, imp), exp + '→' + imp)} {year}: {grp['import_value'].sum():,.0f} of "
+                     f"{total:,.0f} USD m ({grp['import_value'].sum() / total:.0%})")
     if not parts:
         return None
     return Note("Product coverage (lines with trade data and a tariff rate, against the Census goods total of the "
@@ -138,14 +139,22 @@ def korus_section() -> Section:
                       caption="Bars: change in imports per product (creation + diversion); lines: totals."))
         table = product_table(res)
         if not table.empty:
-            sec.add(TableBlock(table, name=f"scenario_{res.name}", caption=f"{res.name}: effects by product, "
-                               f"summed over {res.scenario.years[0]}–{res.scenario.years[-1]} (USD millions)",
+            sec.add(TableBlock(table, name=f"scenario_{res.name}", caption=f"{res.name}: effects by product in "
+                               f"{res.scenario.years[-1]}, and the import change summed over "
+                               f"{res.scenario.years[0]}–{res.scenario.years[-1]} (USD millions)",
                                source="tradepact PE", flag_column="confirmed"))
-        for note in res.notes + res.scenario.caveats:
+        if len(res.skipped):
+            sk = res.skipped.drop_duplicates(["importer", "exporter", "hs"])
+            names = ", ".join(f"{d} ({e}→{i})" for d, e, i in zip(sk.get("description", sk["hs"]), sk["exporter"],
+                                                                   sk["importer"]))
+            sec.add(Note(f"{res.name}: not simulated for lack of a tariff rate in the agreement data: {names}.",
+                         kind="caveat"))
+        for note in [n for n in res.notes if "skipped" not in n] + res.scenario.caveats:
             sec.add(Note(note, kind="caveat"))
-        t = res.totals()
-        summaries.append(f"{res.name} {t['total_import_change'] / 1000:+,.1f}bn imports, "
-                         f"{t['consumer_surplus_change'] / 1000:+,.1f}bn consumer surplus (Σ years)")
+        last = max(res.scenario.years)
+        t = res.by("total", ("year",)).set_index("year").loc[last]
+        summaries.append(f"{res.name} imports {t['total_import_change'] / 1000:+,.1f}bn, consumer surplus "
+                         f"{t['consumer_surplus_change'] / 1000:+,.2f}bn in {last}")
     cov = _coverage_note(results)
     if cov is not None:
         sec.add(cov)
