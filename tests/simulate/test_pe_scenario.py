@@ -300,3 +300,29 @@ def test_cli_simulate_compare_scenarios(workdir, capsys, monkeypatch):
     assert main(["scenarios", "--format", "json"]) == 0
     names = [r["name"] for r in json.loads(capsys.readouterr().out)]
     assert names == builtin_scenarios() == ["auto-tariff-25", "korus-2018", "no-korus"]
+
+
+def test_domestic_substitution_and_export_supply_from_yaml(workdir):
+    (workdir / "dom.csv").write_text("importer,exporter,hs,year,import_value,rate,domestic_output\n"
+                                     "KOR,USA,020130,2017,100,0.0,300\n")
+    res = run_scenario(write(workdir, """
+        name: gsim
+        baseline: {year: 2017, data: dom.csv}
+        years: [2018]
+        changes: [{kind: tariff, importer: KOR, rate: 0.1}]
+        elasticities: {domestic_substitution: true, composite_demand: -1.0, domestic_substitution_elasticity: 2.0}
+        """))
+    r = res.to_frame().iloc[0]
+    # nested Armington, s_M = 0.25: eta = -0.25 - 1.5; domestic sales + 300*0.25*(2-1)*0.1
+    assert r["import_demand_elasticity"] == pytest.approx(-1.75, rel=1e-12)
+    assert res.pe.lines["domestic_output_change"].iloc[0] == pytest.approx(7.5, rel=1e-12)
+    res2 = run_scenario(write(workdir, """
+        name: finite
+        baseline: {year: 2017, data: dom.csv}
+        years: [2018]
+        changes: [{kind: tariff, importer: KOR, rate: 0.1}]
+        elasticities: {import_demand_table: none, import_demand_default: -2.0, export_supply: 4.0}
+        """, "f.yaml"))
+    r2 = res2.to_json()["lines"][0]
+    assert r2["export_supply_elasticity"] == 4.0
+    assert r2["trade_creation"] == pytest.approx(100 * -2.0 * 0.1 / (1 + 2.0 / 4.0), rel=1e-12)

@@ -520,7 +520,8 @@ class ScenarioResult:
                 "import_demand_default": scn.elasticities.import_demand_default,
                 "domestic_substitution": scn.elasticities.domestic_substitution,
             },
-            "units": "USD millions; rates and price changes as fractions; export_supply_elasticity null = infinite",
+            "units": ("USD millions; rates and price changes as fractions; export_supply_elasticity null = "
+                      "infinite; rate_after null on a quota line = prohibitive beyond the quota"),
             "lines": records(lines.replace([np.inf], np.nan)),
             "totals": self.totals(),
             "by_year": records(self.by("total", ("year",))) if self.pe is not None else [],
