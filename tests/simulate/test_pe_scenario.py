@@ -326,3 +326,28 @@ def test_domestic_substitution_and_export_supply_from_yaml(workdir):
     r2 = res2.to_json()["lines"][0]
     assert r2["export_supply_elasticity"] == 4.0
     assert r2["trade_creation"] == pytest.approx(100 * -2.0 * 0.1 / (1 + 2.0 / 4.0), rel=1e-12)
+
+
+def test_ge_wired_when_the_engine_is_installed(workdir):
+    if scenario_mod._ge_module() is None:
+        pytest.skip("tradepact.simulate.ge is not on this branch yet")
+    from tradepact.simulate.ge.world8 import world8_tables
+
+    res = run_scenario(write(workdir, """
+        name: both
+        baseline: {year: 2017, data: lines.csv}
+        years: [2020]
+        changes:
+          - {kind: tariff, importer: USA, exporter: KOR, hs: "8703", rate: 0.3}
+          - {kind: trade_cost, importer: KOR, exporter: USA, change: 0.05}
+        models: [pe, ge]
+        """))
+    doc = json.loads(json.dumps(res.to_json(), allow_nan=False))
+    shock = pd.DataFrame(doc["ge"]["shock"]).set_index("kind")
+    trade = world8_tables()[0]
+    x = trade[(trade.year == 2016) & (trade.exporter == "KOR") & (trade.importer == "USA")]["value_usd_m"].sum()
+    assert shock.loc["tariff", "change"] == pytest.approx(100 * (0.3 - 0.1) / x, rel=1e-12)
+    assert shock.loc["trade_cost", "change"] == 0.05
+    countries = pd.DataFrame(doc["ge"]["countries"]).set_index("country")
+    assert len(countries) == 8 and countries.loc["KOR", "exports_change_pct"] < 0
+    assert len(doc["lines"]) == 4  # the PE part ran too

@@ -531,6 +531,9 @@ class ScenarioResult:
             "notes": list(self.notes),
             "caveats": list(scn.caveats),
         }
+        if self.ge is not None:
+            out["ge"] = {"year": self.ge["year"], "closure": "full", "world": "tradepact built-in world8 2016",
+                         "shock": records(self.ge["shock"]), "countries": records(self.ge["result"].to_frame())}
         if self.draws is not None:
             q = self.draws.groupby("year")[["trade_creation", "trade_diversion", "tariff_revenue_change",
                                             "consumer_surplus_change"]].quantile([0.05, 0.5, 0.95])
@@ -744,12 +747,12 @@ def run_scenario(scenario: str | Path | dict | Scenario, *, progress=None) -> Sc
         draws = pd.concat(rows, ignore_index=True)
     ge = None
     if "ge" in scn.models:
-        mod = _ge_module()
-        runner = getattr(mod, "run_scenario_ge", None) if mod is not None else None
-        if runner is None:
-            raise ConfigError(f"{scn.file}: field 'models': the GE engine has no scenario entry point "
-                              "(tradepact.simulate.ge.run_scenario_ge)")
-        ge = runner(scn)
+        from tradepact.simulate.bridge_ge import run_ge
+
+        ge_result, ge_shock = run_ge(scn, frame)
+        ge = {"year": max(scn.years), "result": ge_result, "shock": ge_shock}
+        if any(frame.get("quota_after", pd.Series(dtype=float)).notna()):
+            notes.append("GE: quota changes are not passed to the GE model (tariff and trade-cost changes only)")
     return ScenarioResult(scenario=scn, pe=pe, skipped=skipped, notes=notes, draws=draws, ge=ge)
 
 
