@@ -95,6 +95,8 @@ def simulate_cmd(
         frame = frame[keep + [c for c in SHOW if c in frame.columns]].rename(columns=SHOW)
         console.print(rich_table(_keys_as_text(frame), title=f"Effects by year and {level} (USD millions)"))
         console.print(result.summary(), highlight=False)
+    if result.ge is not None:
+        console.print(result.ge["result"].summary(), highlight=False)
     for note in result.notes:
         console.print(f"note: {note}", style="dim", highlight=False)
     for cav in result.scenario.caveats:
