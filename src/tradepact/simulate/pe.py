@@ -139,9 +139,9 @@ def _col(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
     return np.full(len(frame), default, dtype=float)
 
 
-def _check(frame: pd.DataFrame, source: str) -> np.ndarray:
+def _check(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Validate the input frame; raise DataFormatError naming the first bad row and field.
-    Returns the market code of each row."""
+    Returns the market code of each row and the HS codes as strings."""
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise DataFormatError(source, None, missing[0], "column present", None,
@@ -190,7 +190,8 @@ def _check(frame: pd.DataFrame, source: str) -> np.ndarray:
         q = _col(frame, f"quota_{when}", np.nan)
         first_bad(np.isinf(r) & np.isnan(q), f"rate_{when}",
                   "a finite rate (inf = prohibitive is allowed only with a quota)")
-    return mkt
+    hs_str = np.asarray([str(u) for u in uniq], dtype=object)[codes]
+    return mkt, hs_str
 
 
 # --------------------------------------------------------------------------- engine
@@ -235,9 +236,9 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
     Returns a :class:`PEResult` whose ``lines`` frame has one row per input row, in input order.
     """
     s = settings or PESettings()
-    mkt = _check(frame, source)
+    mkt, hs_str = _check(frame, source)
     df = frame.reset_index(drop=True).copy()
-    df["hs"] = df["hs"].astype(str)
+    df["hs"] = hs_str
     df["year"] = pd.to_numeric(df["year"]).astype(int)
     n = len(df)
     linear = s.functional_form == "smart"
