@@ -92,8 +92,13 @@ def simulate_cmd(
         keep = [c for c in frame.columns if c not in SHOW and c not in
                 ("import_value", "import_value_after", "tariff_revenue_before", "tariff_revenue_after",
                  "domestic_output_change")]
-        frame = frame[keep + [c for c in SHOW if c in frame.columns]].rename(columns=SHOW)
+        eff = [c for c in SHOW if c in frame.columns]
+        moved = frame[eff].abs().sum(axis=1) > 1e-9
+        hidden = int((~moved).sum())
+        frame = frame.loc[moved, keep + eff].rename(columns=SHOW)
         console.print(rich_table(_keys_as_text(frame), title=f"Effects by year and {level} (USD millions)"))
+        if hidden:
+            console.print(f"{hidden} rows with no effect not shown (all rows in --format json/csv)", style="dim")
         console.print(result.summary(), highlight=False)
     if result.ge is not None:
         console.print(result.ge["result"].summary(), highlight=False)
