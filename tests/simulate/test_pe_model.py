@@ -268,3 +268,10 @@ def test_bad_settings():
         simulate_pe(flows(import_value=[1.0, 1.0], rate_before=0.1, rate_after=0.0))
     with pytest.raises(DataFormatError, match="prohibitive"):
         simulate_pe(flows(import_value=[1.0], rate_before=0.1, rate_after=math.inf))
+
+
+def test_input_frame_is_not_modified():
+    f = flows(import_value=[5.0], rate_before=0.1, rate_after=0.0, hs=["870323"])
+    before = f.copy()
+    simulate_pe(f)
+    pd.testing.assert_frame_equal(f, before)

@@ -179,7 +179,7 @@ def _check(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
     years = pd.to_numeric(frame["year"], errors="coerce")
     first_bad(years.isna().to_numpy(), "year", "an integer year")
     keys = frame[["importer", "exporter", "hs", "year"]]
-    mkt, dup = _flow_codes(frame)
+    mkt, dup = _flow_codes(frame, (codes, uniq))
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise DataFormatError(source, i + 1, "importer/exporter/hs/year", "one row per flow and year",
@@ -199,12 +199,12 @@ def _check(frame: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
 REGIMES = ["none", "in", "over", "binding"]
 
 
-def _flow_codes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _flow_codes(frame: pd.DataFrame, hs_factorized=None) -> tuple[np.ndarray, np.ndarray]:
     """Market code per row (importer, hs, year; dense ints) and a duplicate-flow mask, each key
     column factorized once."""
     ci, ui = pd.factorize(frame["importer"], use_na_sentinel=False)
     ce, ue = pd.factorize(frame["exporter"], use_na_sentinel=False)
-    ch, uh = pd.factorize(frame["hs"], use_na_sentinel=False)
+    ch, uh = hs_factorized if hs_factorized is not None else pd.factorize(frame["hs"], use_na_sentinel=False)
     cy, uy = pd.factorize(frame["year"], use_na_sentinel=False)
     m = (ci.astype(np.int64) * len(uh) + ch) * len(uy) + cy
     mkt, _ = pd.factorize(m)
@@ -237,7 +237,7 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
     """
     s = settings or PESettings()
     mkt, hs_str = _check(frame, source)
-    df = frame.reset_index(drop=True).copy()
+    df = frame.reset_index(drop=True)  # a new frame: the caller's is never modified
     df["hs"] = hs_str
     df["year"] = pd.to_numeric(df["year"]).astype(int)
     n = len(df)
