@@ -153,7 +153,7 @@ def korus_section() -> Section:
             sec.add(Note(note, kind="caveat"))
         last = max(res.scenario.years)
         t = res.by("total", ("year",)).set_index("year").loc[last]
-        summaries.append(f"{res.name} imports {t['total_import_change'] / 1000:+,.1f}bn, consumer surplus "
+        summaries.append(f"{res.name}: imports {t['total_import_change'] / 1000:+,.1f}bn, consumer surplus "
                          f"{t['consumer_surplus_change'] / 1000:+,.2f}bn in {last}")
     cov = _coverage_note(results)
     if cov is not None:
@@ -164,5 +164,5 @@ def korus_section() -> Section:
                  "upper bounds; the built-in scenarios use the constant-elasticity form so large tariff changes "
                  "stay bounded. No imports from third countries are in the built-in data, so trade diversion "
                  "towards other suppliers is not computed.", kind="caveat"))
-    sec.summary = "Scenarios: " + "; ".join(summaries)
+    sec.summary = "PE, USD: " + "; ".join(summaries)
     return sec
