@@ -353,6 +353,8 @@ def load_scenario(spec: str | Path | dict | Scenario) -> Scenario:
     file and field. Nothing is run.
     """
     if isinstance(spec, Scenario):
+        if spec._lines is None:  # built in code, not loaded: check it the same way once
+            _check_semantics(spec, Path.cwd())
         return spec
     base_dir = Path.cwd()
     if isinstance(spec, dict):
