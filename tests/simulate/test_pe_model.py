@@ -275,3 +275,19 @@ def test_input_frame_is_not_modified():
     before = f.copy()
     simulate_pe(f)
     pd.testing.assert_frame_equal(f, before)
+
+
+@settings(max_examples=40, deadline=None)
+@given(m1=st.floats(0.1, 1e4), m2=st.floats(0.1, 1e4), t0=st.floats(0.01, 1.0), a=st.floats(0, 1), b=st.floats(0, 1),
+       sigma=st.floats(0.1, 20.0), form=st.sampled_from(["smart", "constant_elasticity"]))
+def test_deeper_preference_never_diverts_less(m1, m2, t0, a, b, sigma, form):
+    small, large = sorted((a, b))
+    res = []
+    for cut in (small, large):
+        f = flows(exporter=["KOR", "ROW"], import_value=[m1, m2], rate_before=[t0, t0],
+                  rate_after=[t0 * (1 - cut), t0], import_demand_elasticity=-2.0)
+        r = one(f, substitution_elasticity=sigma, functional_form=form)
+        assert r.trade_diversion.sum() == pytest.approx(0.0, abs=1e-9 * (m1 + m2))
+        assert -1e-9 * m2 <= r.trade_diversion.iloc[0] <= m2 * (1 + 1e-12)
+        res.append(r.trade_diversion.iloc[0])
+    assert res[1] >= res[0] - 1e-9 * (m1 + m2)
