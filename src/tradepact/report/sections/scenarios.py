@@ -132,7 +132,9 @@ def korus_section() -> Section:
             sec.add(Note(f"{res.name}: no traded line with a tariff rate is affected.", kind="caveat"))
             continue
         lines = res.to_frame()
-        confirmed = bool(lines["confirmed"].all() and lines["rate_confirmed"].all())
+        moved = lines[(lines[["total_import_change", "tariff_revenue_change", "quota_rent_change"]].abs() > 1e-9)
+                      .any(axis=1)]
+        confirmed = bool(moved["confirmed"].all() and moved["rate_confirmed"].all())
         sec.add(Chart(effects_chart(res), source="tradepact PE (SMART) on built-in KORUS product data; "
                       "tariff paths from tradepact.agreements; CEPII ProTEE 0.1 elasticities",
                       confirmed=confirmed,
