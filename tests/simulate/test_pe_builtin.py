@@ -108,6 +108,8 @@ def test_korus_section():
     charts = [b for b in sec.blocks if isinstance(b, Chart)]
     tables = [b for b in sec.blocks if isinstance(b, TableBlock)]
     assert len(charts) == 3 and len(tables) == 3
+    # cars: confirmed KITA value and confirmed schedule rate; steel rests on an assumed baseline rate
+    assert charts[0].confirmed and not charts[1].confirmed
     assert all(name in sec.summary for name in builtin_scenarios())
     text = " ".join(n.text for n in notes)
     assert "ProTEE" in text and "Product coverage" in text and "FMVSS" in text
