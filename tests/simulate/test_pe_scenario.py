@@ -351,3 +351,24 @@ def test_ge_wired_when_the_engine_is_installed(workdir):
     countries = pd.DataFrame(doc["ge"]["countries"]).set_index("country")
     assert len(countries) == 8 and countries.loc["KOR", "exports_change_pct"] < 0
     assert len(doc["lines"]) == 4  # the PE part ran too
+
+
+def test_unreadable_or_unknown_scenarios(workdir, capsys):
+    p = write(workdir, "name: [unclosed\n", "broken.yaml")
+    with pytest.raises(ConfigError, match=r"broken.yaml: not valid YAML"):
+        load_scenario(p)
+    with pytest.raises(ConfigError, match=r"missing.yaml: scenario file not found"):
+        load_scenario(workdir / "missing.yaml")
+    with pytest.raises(ConfigError, match=r"unknown scenario 'korus-2019'.*auto-tariff-25"):
+        load_scenario("korus-2019")
+    p = write(workdir, "- just\n- a list\n", "list.yaml")
+    with pytest.raises(ConfigError, match=r"list.yaml: expected a YAML mapping"):
+        load_scenario(p)
+    p = write(workdir, "baseline: {year: 2017, data: lines.csv}\n", "noname.yaml")
+    with pytest.raises(ConfigError, match=r"field 'name': required field missing"):
+        load_scenario(p)
+    assert main(["simulate", str(workdir / "s.yaml"), "--format", "csv"]) == 2
+    assert main(["simulate", str(write(workdir, BASIC)), "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    frame = pd.read_csv(__import__("io").StringIO(out))
+    assert list(frame.columns[:14]) == ISSUE_KEYS and len(frame) == 20
