@@ -372,3 +372,10 @@ def test_unreadable_or_unknown_scenarios(workdir, capsys):
     out = capsys.readouterr().out
     frame = pd.read_csv(__import__("io").StringIO(out))
     assert list(frame.columns[:14]) == ISSUE_KEYS and len(frame) == 20
+
+
+def test_result_renders_in_notebooks(workdir):
+    res = run_scenario(write(workdir, BASIC))
+    h = res._repr_html_()
+    assert "<table" in h and "basic" in h and "trade_creation" in h
+    assert "<table" in res.pe._repr_html_() and "hs2" in res.pe._repr_html_()

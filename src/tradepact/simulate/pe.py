@@ -455,6 +455,12 @@ class PEResult:
     def to_frame(self) -> pd.DataFrame:
         return self.lines.copy()
 
+    def _repr_html_(self) -> str:  # notebooks
+        import html
+
+        return (f"<p>{html.escape(self.summary())}</p>"
+                + self.aggregate("hs2", by=("year",)).to_html(index=False, float_format=lambda v: f"{v:,.1f}"))
+
     def summary(self) -> str:
         t = self.totals()
         return (f"PE: {len(self.lines)} flows; trade creation {t['trade_creation']:,.1f}, diversion "

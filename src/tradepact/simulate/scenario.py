@@ -544,6 +544,13 @@ class ScenarioResult:
                                   "quantiles": records(q.reset_index())}
         return out
 
+    def _repr_html_(self) -> str:  # notebooks
+        import html
+
+        body = "" if self.pe is None else self.by("total", ("year",)).to_html(
+            index=False, float_format=lambda v: f"{v:,.1f}")
+        return f"<p><b>{html.escape(self.name)}</b>: {html.escape(self.summary())}</p>{body}"
+
     def summary(self) -> str:
         t = self.totals()
         if not t:
