@@ -43,6 +43,7 @@ from tradepact.cli import korus as _korus  # noqa: E402,F401
 from tradepact.cli import ledger as _ledger  # noqa: E402,F401
 from tradepact.cli import data as _data  # noqa: E402,F401
 from tradepact.cli import agreements as _agreements  # noqa: E402,F401
+from tradepact.cli import simulate as _simulate  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:
