@@ -265,6 +265,13 @@ class Baseline:
                    log_trade_costs=lt[None], output_shares=y / y.sum(), source=source)
 
 
+def codes(series: pd.Series) -> np.ndarray:
+    """Country codes normalized (strip, upper case) once per distinct value, not per row."""
+    idx, uniq = pd.factorize(series, sort=False)
+    norm = pd.Index(uniq).astype(str).str.strip().str.upper().to_numpy(object)
+    return norm[idx]
+
+
 def _pivot(frame: pd.DataFrame, exporter: str, importer: str, value: str, sector: str | None,
            tariff: str | None, file, allow_missing_diagonal: bool = False):
     """Long frame → (countries, sectors, flows (S,N,N), tariffs (S,N,N) or None), validated."""
@@ -283,8 +290,8 @@ def _pivot(frame: pd.DataFrame, exporter: str, importer: str, value: str, sector
     if neg.any():
         r = int(np.flatnonzero(neg.to_numpy())[0])
         raise DataFormatError(file=file, row=r + 1, field=value, expected="a number >= 0", got=float(v.iloc[r]))
-    ex = df[exporter].astype(str).str.strip().str.upper()
-    im = df[importer].astype(str).str.strip().str.upper()
+    ex = pd.Series(codes(df[exporter]), index=df.index)
+    im = pd.Series(codes(df[importer]), index=df.index)
     countries = tuple(sorted(set(ex) | set(im)))
     sec = df[sector].astype(str) if sector else pd.Series("all", index=df.index)
     sectors = tuple(sorted(set(sec))) if sector else ("all",)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from tradepact.errors import ConfigError, DataFormatError
+from tradepact.simulate.ge.baseline import codes
 
 
 def parse_assignments(text: str | None, what: str) -> dict[str, float]:
@@ -98,8 +99,8 @@ def build_costs(frame: pd.DataFrame, coefficients: dict[str, float], countries, 
     countries = tuple(countries)
     n = len(countries)
     ci = {c: k for k, c in enumerate(countries)}
-    ex = frame[exporter].astype(str).str.upper().map(ci)
-    im = frame[importer].astype(str).str.upper().map(ci)
+    ex = pd.Series(codes(frame[exporter])).map(ci)
+    im = pd.Series(codes(frame[importer])).map(ci)
     if ex.isna().any() or im.isna().any():
         r = int(np.flatnonzero((ex.isna() | im.isna()).to_numpy())[0])
         raise DataFormatError(file=file, row=r + 1, field=f"{exporter}/{importer}", expected="a known country",
@@ -114,9 +115,9 @@ def build_costs(frame: pd.DataFrame, coefficients: dict[str, float], countries, 
         bad = [p for p in pairs if p[0] not in ci or p[1] not in ci]
         if bad:
             raise ConfigError(f"--pairs names unknown countries: {bad}")
-        sel = np.zeros(len(frame), bool)
-        want = {(ci[a], ci[b]) for a, b in pairs}
-        sel = np.fromiter(((a, b) in want for a, b in zip(ii, jj)), bool, len(frame))
+        mask = np.zeros((n, n), bool)
+        mask[[ci[a] for a, _ in pairs], [ci[b] for _, b in pairs]] = True
+        sel = mask[ii, jj]
     else:
         sel = np.ones(len(frame), bool)
     lt0 = np.zeros(len(frame))
@@ -148,7 +149,7 @@ def country_values(frame: pd.DataFrame, key: str, column: str, countries, file=N
         raise DataFormatError(file=file, field=column, expected=f"a column {column!r}",
                               got=sorted(map(str, frame.columns))[:15])
     v = pd.to_numeric(frame[column], errors="coerce")
-    g = v.groupby(frame[key].astype(str).str.upper())
+    g = v.groupby(codes(frame[key]))
     mean = g.mean()
     if (g.max() - g.min() > 1e-9 * g.max().abs().clip(lower=1)).any():
         bad = (g.max() - g.min()).idxmax()

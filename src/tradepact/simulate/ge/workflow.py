@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from tradepact.errors import ConfigError, DataFormatError
-from tradepact.simulate.ge.baseline import Baseline
+from tradepact.simulate.ge.baseline import Baseline, codes
 from tradepact.simulate.ge.costs import build_costs, country_values
 from tradepact.simulate.ge.model import Shock
 from tradepact.simulate.ge.results import GEResult
@@ -69,8 +69,8 @@ def prepare(frame: pd.DataFrame, *, exporter="exporter", importer="importer", tr
         if frame.empty:
             raise ConfigError(f"no rows for year {year} in {file or 'the data'}")
     frame = frame.reset_index(drop=True).copy()
-    frame[exporter] = frame[exporter].astype(str).str.strip().str.upper()
-    frame[importer] = frame[importer].astype(str).str.strip().str.upper()
+    frame[exporter] = codes(frame[exporter])
+    frame[importer] = codes(frame[importer])
     return frame
 
 
