@@ -11,13 +11,20 @@
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import root
+
+# tests run with --import-mode=importlib: load the helper module by path
+_spec = importlib.util.spec_from_file_location("ge_levels", Path(__file__).with_name("ge_levels.py"))
+_ge_levels = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_ge_levels)
+full_endowment_levels = _ge_levels.full_endowment_levels
 
 from tradepact.simulate.ge import Baseline, Shock, solve
 from tradepact.simulate.ge.workflow import counterfactual_from_frame
@@ -115,46 +122,6 @@ def test_book_trade_without_borders_conditional_figures(borders):
         assert abs(s[k]["exports_change_pct_conditional"] - v) <= 0.005 + 1e-9, k  # printed precision
 
 
-def _full_endowment_levels(T0, T1, Y, E, sigma, ref):
-    """Independent formulation in levels (Anderson–Yotov): MRs with updated Y', E'; factory-gate
-    prices p from Y_i/Y = (β_i p_i Π_i)^{1-σ}; P_ref = 1. Multiplicative deficits E' = κ φ Y'."""
-    n = len(Y)
-
-    def mrs(T, y, e):
-        A, B = np.ones(n), np.ones(n)  # A = Π^{1-σ}, B = P^{1-σ}
-        for _ in range(100000):
-            A_new = T @ (e / B)
-            B_new = T.T @ (y / A_new)
-            A_new, B_new = A_new * B_new[ref], B_new / B_new[ref]
-            if np.max(np.abs(A_new / A - 1)) < 1e-14 and np.max(np.abs(B_new / B - 1)) < 1e-14:
-                return A_new, B_new
-            A, B = A_new, B_new
-        return A, B
-
-    yw = Y.sum()
-    A0, B0 = mrs(T0, Y / yw, E / yw)
-    beta = (Y / yw) / A0  # β^{1-σ} with p = 1
-    phi = E / Y
-
-    def state(lp):
-        p = np.exp(lp)
-        y1 = p * Y
-        e1 = phi * y1 * y1.sum() / (phi * y1).sum()
-        A1, B1 = mrs(T1, y1 / y1.sum(), e1 / y1.sum())
-        return p, y1, e1, A1, B1
-
-    def F(lp):
-        p, y1, e1, A1, B1 = state(lp)
-        return (1 - sigma) * lp + np.log(beta * A1) - np.log(y1 / y1.sum())
-
-    sol = root(F, np.zeros(n), method="hybr", tol=1e-12)
-    assert np.max(np.abs(F(sol.x))) < 1e-10
-    p, y1, e1, A1, B1 = state(sol.x)
-    X1 = T1 * np.outer(y1, e1) / y1.sum() / np.outer(A1, B1)
-    P_hat = (B1 / B0) ** (1 / (1 - sigma))
-    return p, P_hat, X1
-
-
 def test_full_endowment_matches_independent_levels_formulation(borders):
     df, cf = borders
     res = cf.main
@@ -168,7 +135,7 @@ def test_full_endowment_matches_independent_levels_formulation(borders):
     T1 = np.exp(np.asarray(lt1, float).reshape(n, n))
     Y = d.groupby("exporter").trade.sum().to_numpy()
     E = d.groupby("importer").trade.sum().to_numpy()
-    p, P_hat, X1 = _full_endowment_levels(T0, T1, Y, E, sigma=7.0, ref=ref)
+    p, P_hat, X1 = full_endowment_levels(T0, T1, Y, E, sigma=7.0, ref=ref)
     np.testing.assert_allclose(res.factory_price, p, rtol=1e-8)
     np.testing.assert_allclose(res.price_index, P_hat, rtol=1e-8)
     np.testing.assert_allclose(res.flows_new[0], X1, rtol=1e-7)
