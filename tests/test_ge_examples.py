@@ -73,3 +73,66 @@ def test_trade_without_borders_estimated(twb, shared_data):
     pub = pd.read_csv(EX / "published_trade_without_borders.csv").set_index("country")
     for k, row in pub.iterrows():
         assert abs(out[k]["exports_change_pct_conditional"] - row.exports_change_pct_conditional) < 0.005, k
+
+
+class _PyfixestResult:
+    """pyfixest fit seen through the tradepact.gravity result interface (params, fixef())."""
+
+    def __init__(self, fit):
+        self.fit = fit
+        self.params = fit.coef()
+
+    def fixef(self):
+        return self.fit.fixef()
+
+
+def _pyfixest_ppml(data, formula):
+    pf = pytest.importorskip("pyfixest")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _PyfixestResult(pf.fepois(formula, data, vcov="iid"))
+
+
+@pytest.fixture(scope="module")
+def nafta_oracle(shared_data):
+    mod = load_example("nafta")
+    out, meta = mod.run(shared_data, _pyfixest_ppml)
+    return mod, out, meta
+
+
+def test_nafta_two_stage_with_pyfixest_estimates(nafta_oracle):
+    mod, out, meta = nafta_oracle
+    assert meta["beta_rta"] == pytest.approx(0.557, abs=5e-4)  # the book's RTA estimate (0.557)
+    assert meta["stage2_filled_pairs"] > 0
+    for k in ("CAN", "MEX", "USA"):  # effect OF NAFTA on members: more exports, higher real GDP
+        assert out[k]["exports_change_pct_conditional"] > 10 and out[k]["real_gdp_change_pct"] > 0
+    assert out["DEU"]["exports_change_pct_full"] < 0  # diversion away from outsiders
+    # full endowment vs the independent levels formulation
+    res = meta["result"]
+    b = res.baseline
+    T0 = np.exp(b.log_trade_costs[0])
+    nafta = np.isin(np.array(b.countries), mod.NAFTA)
+    pair = np.outer(nafta, nafta) & ~np.eye(b.n, dtype=bool)
+    # RTA = 1 on every NAFTA pair in 1994 (CUSFTA 1989, NAFTA 1994): removing it lowers ln T by β
+    ln_t1 = b.log_trade_costs[0] - np.where(pair, meta["beta_rta"], 0.0)
+    T1 = np.exp(ln_t1)
+    p, P_hat, X1 = full_endowment_levels(T0, T1, b.flows[0].sum(1), b.flows[0].sum(0), sigma=7.0,
+                                         ref=b.index("DEU"))
+    for k in ("CAN", "MEX", "USA", "DEU", "JPN"):
+        i = b.index(k)
+        assert out[k]["price_change_pct"] == pytest.approx((1 - p[i]) * 100, abs=1e-6)
+        assert out[k]["real_gdp_change_pct"] == pytest.approx((P_hat[i] / p[i] - 1) * 100, abs=1e-6)
+
+
+def test_nafta_with_tradepact_gravity_matches_oracle(nafta_oracle, shared_data):
+    gravity = pytest.importorskip("tradepact.gravity")
+    if not hasattr(gravity, "ppml"):
+        pytest.skip("tradepact.gravity.ppml not available in this checkout")
+    mod, ref, meta_ref = nafta_oracle
+    out, meta = mod.run(shared_data)
+    assert meta["beta_rta"] == pytest.approx(meta_ref["beta_rta"], rel=1e-6)
+    for k in ("CAN", "MEX", "USA", "DEU"):
+        for key, v in ref[k].items():
+            assert out[k][key] == pytest.approx(v, abs=1e-4), (k, key)
