@@ -1,6 +1,6 @@
 """The built-in 8-region world (USA, KOR, CHN, JPN, EU, CAN, MEX, ROW) and the KORUS GE scenarios.
 
-Data (compiled into ``tradepact/data`` by ``scripts/compile_ge_data.py`` from
+Data (compiled into ``tradepact/data`` by ``tools/compile_ge_data.py`` from
 ``../shared/data/world8`` and ``../shared/data/korus``; every figure keeps ``source`` and
 ``confirmed``):
 

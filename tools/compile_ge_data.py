@@ -10,7 +10,7 @@ Writes
   trade_basis, trade_source, trade_confirmed, rate_base, rate_2016, rate_source, rate_confirmed, note``
   (rates as fractions) plus the bilateral totals they are weighted by.
 
-Usage: ``python scripts/compile_ge_data.py [--shared ../shared/data]``
+Usage: ``python tools/compile_ge_data.py [--shared ../shared/data]``
 """
 from __future__ import annotations
 
