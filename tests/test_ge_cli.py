@@ -102,3 +102,16 @@ def test_monte_carlo_zero_variance_collapses_to_point():
     b = mc.bands.set_index("country")
     np.testing.assert_allclose(b.loc[point.country, "welfare_change_pct_lo"], point.welfare_change_pct, rtol=1e-12)
     assert mc.failed == 0 and len(mc.draws) == 12
+
+
+def test_coefficients_from_an_estimate_object():
+    from types import SimpleNamespace
+
+    from tradepact.errors import ConfigError
+    from tradepact.simulate.ge.costs import coefficients_from
+
+    res = SimpleNamespace(params=pd.Series({"rta": 0.5, "ln_dist": -0.8}), bse=lambda: {"rta": 0.1, "ln_dist": 0.05})
+    c, s = coefficients_from(res, ["rta"])
+    assert c == {"rta": 0.5} and s == {"rta": 0.1}
+    with pytest.raises(ConfigError, match="no coefficient"):
+        coefficients_from(res, ["cntg"])

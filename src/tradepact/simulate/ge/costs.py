@@ -159,3 +159,26 @@ def country_values(frame: pd.DataFrame, key: str, column: str, countries, file=N
         bad = [c for c, x in zip(countries, out) if not (np.isfinite(x) and x > 0)]
         raise DataFormatError(file=file, field=column, expected="a positive value for every country", got=bad)
     return out
+
+
+def coefficients_from(result, names=None) -> tuple[dict[str, float], dict[str, float]]:
+    """(coefficients, standard errors) from an estimation result (e.g. ``tradepact.gravity.ppml``).
+
+    Reads ``result.params`` (mapping or Series) and, when present, standard errors from
+    ``result.bse`` / ``result.se`` / ``result.std_errors`` (attribute or method). ``names``
+    restricts to those terms (ConfigError when one is missing).
+    """
+    params = pd.Series(getattr(result, "params"), dtype=float)
+    se = None
+    for attr in ("bse", "se", "std_errors"):
+        v = getattr(result, attr, None)
+        if v is not None:
+            se = pd.Series(v() if callable(v) else v, dtype=float)
+            break
+    names = list(params.index) if names is None else list(names)
+    missing = [k for k in names if k not in params.index]
+    if missing:
+        raise ConfigError(f"the estimate has no coefficient for {missing}; it has {list(params.index)[:10]}")
+    coefs = {k: float(params[k]) for k in names}
+    ses = {k: float(se[k]) for k in names if se is not None and k in se.index}
+    return coefs, ses
