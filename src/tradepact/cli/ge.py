@@ -115,5 +115,19 @@ def ge_command(
     note = (f"closure={cf.main.closure}, baseline={baseline}, deficits={deficits}; solver {rep.iterations} "
             f"iterations, max relative excess demand {rep.residual:.1e}")
     if cf.main.baseline.domestic_approximated.any():
-        note += "; " + "; ".join(cf.main.baseline.notes)
-    emit(table, fmt, title="GE counterfactual: percent changes by country", footnote=note)
+        note += "; " + "; ".join(cf.main.baseline.notes) + " (rows marked *)"
+    if fmt == Format.table:
+        short = {"exports_change_pct_conditional": "exports % (cond.)", "exports_change_pct_full": "exports %",
+                 "real_gdp_change_pct": "real GDP %", "price_change_pct": "factory price %",
+                 "price_index_change_pct": "price index %", "welfare_change_pct": "welfare %",
+                 "imports_change_pct_full": "imports %", "balance_change": "balance Δ"}
+        shown = table.rename(columns=short)
+        shown["observed domestic"] = ~table["domestic_approximated"]
+        shown = shown.drop(columns=["domestic_approximated"])
+        for c in shown.columns:
+            if c not in ("country", "observed domestic"):
+                shown[c] = shown[c].map(lambda v: f"{v:,.4f}")
+        emit(shown, fmt, title="GE counterfactual: changes by country", flag_column="observed domestic",
+             footnote=note)
+        return
+    emit(table, fmt, title="GE counterfactual: changes by country", footnote=note)
