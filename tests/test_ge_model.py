@@ -217,3 +217,24 @@ def test_output_minus_exports_diagonal_is_flagged_and_checked():
     assert r.to_frame().domestic_approximated.all()
     with pytest.raises(DataFormatError, match="output larger than total exports"):
         Baseline.from_international(df, {"A": 5, "B": 50, "C": 40}, theta=4)
+
+
+@pytest.mark.parametrize("deficits", ["multiplicative", "additive"])
+def test_real_wage_obeys_acr_domestic_share_formula(deficits):
+    # Arkolakis–Costinot–Rodríguez-Clare (multi-sector, Cobb–Douglas, no IO):
+    # ŵ_j/P̂_j = Π_s λ̂_jjs^{-α_js/θ_s}, λ = own-trade share; exact for any shock that leaves
+    # domestic costs and domestic tariffs unchanged (here: iceberg + foreign tariffs), any deficits.
+    b = random_world(n=9, s=3, tariffs=True, seed=21)
+    rng = np.random.default_rng(4)
+    lc = rng.normal(0, 0.4, (3, 9, 9))
+    lc[:, np.arange(9), np.arange(9)] = 0
+    t1 = b.tariffs * rng.uniform(0, 3, b.tariffs.shape)
+    r = solve(b, Shock(log_cost_change=lc, tariffs=t1), deficits=deficits)
+    d = np.arange(9)
+    x0, x1 = b.flows, r.flows_new
+    lam0 = x0[:, d, d] * (1 + b.tariffs[:, d, d]) / (x0 * (1 + b.tariffs)).sum(axis=1)
+    lam1 = x1[:, d, d] * (1 + t1[:, d, d]) / (x1 * (1 + t1)).sum(axis=1)
+    alpha = (x0 * (1 + b.tariffs)).sum(axis=1)
+    alpha = alpha / alpha.sum(axis=0)
+    acr = np.prod((lam1 / lam0) ** (-alpha / b.theta[:, None]), axis=0)
+    np.testing.assert_allclose(r.factory_price / r.price_index, acr, rtol=1e-9)
