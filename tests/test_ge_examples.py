@@ -63,6 +63,24 @@ def test_trade_without_borders_book_coefficients(twb, shared_data, capsys):
         assert out[k]["real_gdp_change_pct"] == pytest.approx((p[i] / P_hat[i] - 1) * 100, abs=1e-6)
 
 
+# TradeWithoutBorder.log (the book's Stata run): summary of the price-update differences per loop round
+TWB_LOG_ITERATIONS = [(1.305293, .0796225, .9666225, 1.468882), (-.3126514, .0902139, -.4959582, .0765771),
+                      (.0074778, .0139545, -.0659928, .0318213), (.0009588, .0067648, -.005722, .0355494),
+                      (-.0022108, .0044307, -.0200164, .0032467)]
+
+
+def test_book_loop_reproduces_the_printed_iteration_log(twb, shared_data):
+    book = twb.book_procedure(twb.load(shared_data), twb.BOOK_COEFS)
+    assert book["rounds"] == len(TWB_LOG_ITERATIONS)
+    for h, printed in zip(book["history"], TWB_LOG_ITERATIONS):
+        ours = (h["mean"], h["sd"], h["min"], h["max"])
+        np.testing.assert_allclose(ours, printed, rtol=5e-7, atol=1e-7)  # printed to 7 significant digits
+    # the loop stops short of the equilibrium: the converged solution differs by up to several points
+    out, _ = twb.run(shared_data, "book")
+    diffs = [abs(out[k]["real_gdp_change_pct"] - v["real_gdp_change_pct"]) for k, v in book["countries"].items()]
+    assert max(diffs) > 0.05
+
+
 def test_trade_without_borders_estimated(twb, shared_data):
     gravity = pytest.importorskip("tradepact.gravity")
     if not hasattr(gravity, "ppml"):
@@ -109,6 +127,11 @@ def test_nafta_two_stage_with_pyfixest_estimates(nafta_oracle):
     for k in ("CAN", "MEX", "USA"):  # effect OF NAFTA on members: more exports, higher real GDP
         assert out[k]["exports_change_pct_conditional"] > 10 and out[k]["real_gdp_change_pct"] > 0
     assert out["DEU"]["exports_change_pct_full"] < 0  # diversion away from outsiders
+    # the book's loop on our estimates reproduces the iteration statistics printed in RTAsEffects.log
+    hist = meta["book"]["history"]
+    assert meta["book"]["rounds"] == len(mod.BOOK_LOG_ITERATIONS)
+    for h, printed in zip(hist, mod.BOOK_LOG_ITERATIONS):
+        np.testing.assert_allclose((h["mean"], h["sd"], h["min"], h["max"]), printed, rtol=1e-6, atol=2.5e-7)  # 7 significant digits
     # full endowment vs the independent levels formulation
     res = meta["result"]
     b = res.baseline
