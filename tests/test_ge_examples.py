@@ -131,7 +131,7 @@ def test_nafta_two_stage_with_pyfixest_estimates(nafta_oracle):
     hist = meta["book"]["history"]
     assert meta["book"]["rounds"] == len(mod.BOOK_LOG_ITERATIONS)
     for h, printed in zip(hist, mod.BOOK_LOG_ITERATIONS):
-        np.testing.assert_allclose((h["mean"], h["sd"], h["min"], h["max"]), printed, rtol=1e-6, atol=2.5e-7)  # 7 significant digits
+        np.testing.assert_allclose((h["mean"], h["sd"], h["min"], h["max"]), printed, rtol=1e-6, atol=6e-7)  # printed digits (half unit 5e-7)
     # full endowment vs the independent levels formulation
     res = meta["result"]
     b = res.baseline
