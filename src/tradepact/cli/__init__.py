@@ -42,6 +42,7 @@ def _root(
 from tradepact.cli import ge as _ge  # noqa: E402,F401
 from tradepact.cli import korus as _korus  # noqa: E402,F401
 from tradepact.cli import ledger as _ledger  # noqa: E402,F401
+from tradepact.cli import agreements as _agreements  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,12 +19,23 @@ SHORT = {"goods_exports": "goods X", "goods_imports": "goods M", "goods_balance"
 
 
 def agreement_entry_into_force(name: str) -> dt.date:
-    """Entry-into-force date of a built-in agreement (or agreement YAML file)."""
-    if name.lower() == "korus":
-        from tradepact.data import korus
+    """Entry-into-force date of a built-in agreement or an agreement YAML file."""
+    from tradepact.agreements import load_agreement
 
-        return korus().entry_into_force
-    raise ConfigError(f"unknown agreement {name!r}; built-in: korus")
+    return load_agreement(name).entry_into_force
+
+
+def _builtin_agreement_between(a: str, b: str) -> dt.date | None:
+    """Entry into force of the built-in agreement both countries are party to, if there is one."""
+    from tradepact import countries
+    from tradepact.agreements import builtin_agreements, load_agreement
+
+    pair = {countries.normalize(a), countries.normalize(b)}
+    for name in builtin_agreements():
+        ag = load_agreement(name)
+        if pair <= set(ag.parties):
+            return ag.entry_into_force
+    return None
 
 
 def _parse_date(text: str, option: str) -> dt.date:
@@ -41,7 +52,7 @@ def ledger_cmd(
     start: Optional[int] = typer.Option(None, "--from", help="First year"),
     end: Optional[int] = typer.Option(None, "--to", help="Last year"),
     since: Optional[str] = typer.Option(None, help="Agreement entry into force (YYYY-MM-DD) for before/after"),
-    agreement: Optional[str] = typer.Option(None, help="Take --since from a built-in agreement, e.g. korus"),
+    agreement: Optional[str] = typer.Option(None, help="Take --since from an agreement: a built-in name (korus) or a YAML file"),
     store: Optional[Path] = typer.Option(None, envvar="TRADEPACT_STORE", help="Ledger store directory"),
     fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json"),
 ) -> None:
@@ -58,8 +69,8 @@ def ledger_cmd(
         eif = _parse_date(since, "--since")
     elif agreement:
         eif = agreement_entry_into_force(agreement)
-    elif {frame.attrs.get("a", a.upper()), b.upper()} == {"USA", "KOR"}:
-        eif = agreement_entry_into_force("korus")
+    else:
+        eif = _builtin_agreement_between(a, b)
     if fmt != Format.table:
         emit(frame, fmt)
         return

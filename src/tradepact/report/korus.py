@@ -14,6 +14,7 @@ from tradepact.report.document import Report, Section
 KORUS_SECTIONS: list[str] = [
     "ledger",
     "claims",
+    "agreement",
 ]
 
 
