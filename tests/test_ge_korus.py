@@ -70,3 +70,15 @@ def test_korus_section_content():
     assert (add["US-KOR bilateral balance change (USD m)"].abs() > 10).all()
     html = s.blocks[0].to_html() + "".join(b.to_html() for b in s.blocks if isinstance(b, TableBlock))
     assert "⚠ unconfirmed" in html
+
+
+def test_scenario_rates_agree_with_the_agreement_module():
+    from tradepact.agreements import load_agreement, rate
+
+    ag = load_agreement("korus")
+    _, _, lines = world8_tables()
+    hs = {"KR-CARS": "870323", "KR-BEEF-MUSCLE": "020130", "KR-PORK-FROZEN-OTHER": "020329", "US-CARS": "870323"}
+    for row in lines[lines.component.isin(list(hs))].itertuples():
+        r = rate(ag, row.importer, row.exporter, hs[row.component], 2016)
+        assert r.line_id == row.component
+        assert r.rate == pytest.approx(row.rate_2016, abs=1e-4) and r.base_rate == pytest.approx(row.rate_base)
