@@ -115,3 +115,20 @@ def test_coefficients_from_an_estimate_object():
     assert c == {"rta": 0.5} and s == {"rta": 0.1}
     with pytest.raises(ConfigError, match="no coefficient"):
         coefficients_from(res, ["cntg"])
+
+
+def test_cli_monte_carlo_with_full_covariance_json(small, tmp_path, capsys):
+    names = ["ln_DIST", "CNTG", "INTL_BRDR"]
+    v = np.array([[0.0025, 0.001, 0.002], [0.001, 0.0115, 0.0], [0.002, 0.0, 0.0143]])
+    est = tmp_path / "est.json"
+    est.write_text(json.dumps({"params": dict(zip(names, [-0.7912879, 0.6736456, -2.47445])),
+                               "vcov": pd.DataFrame(v, index=names, columns=names).to_dict()}))
+    rc, out, _ = run(["ge", str(small), "--theta", "6", "--from-estimate", str(est), "--set", "INTL_BRDR=0",
+                      "--reference", "ZZZ", "--draws", "10", "--theta-se", "0.5", "--format", "json"], capsys)
+    assert rc == 0
+    b = json.loads(out)["CAN"]["bands"]
+    assert b["welfare_change_pct_lo"] < b["welfare_change_pct_hi"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"coefs": {}}')
+    rc, _, err = run(["ge", str(small), "--theta", "6", "--from-estimate", str(bad), "--set", "INTL_BRDR=0"], capsys)
+    assert rc == 2 and "bad.json" in err and "params" in err

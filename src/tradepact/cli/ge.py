@@ -36,7 +36,27 @@ def _read(path: Path) -> pd.DataFrame:
 
 
 def _read_estimate(path: Path):
-    """``term, estimate[, std_error]`` CSV → (coefficients, std errors)."""
+    """Estimate file → (coefficients, std errors, covariance or None).
+
+    CSV ``term, estimate[, std_error]``; or JSON ``{"params": {term: value}, "vcov": {term: {term: value}}}``
+    (optionally ``"std_errors"``), e.g. written from ``res.params.to_dict()`` and ``res.vcov.to_dict()``.
+    """
+    if path.suffix.lower() == ".json":
+        import json
+
+        try:
+            obj = json.loads(path.read_text())
+            coefs = {str(k): float(v) for k, v in obj["params"].items()}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise DataFormatError(file=path, field="params", expected='JSON {"params": {...}, "vcov": {...}}',
+                                  got=str(exc)[:80]) from None
+        vcov = pd.DataFrame(obj["vcov"]).astype(float) if "vcov" in obj else None
+        ses = {str(k): float(v) for k, v in obj.get("std_errors", {}).items()}
+        if vcov is not None:
+            if list(vcov.index) != list(vcov.columns) or not (vcov.to_numpy() == vcov.to_numpy().T).all():
+                raise DataFormatError(file=path, field="vcov", expected="a symmetric square matrix", got=vcov.shape)
+            ses = ses or {k: float(vcov.at[k, k]) ** 0.5 for k in vcov.index}
+        return coefs, ses, vcov
     df = _read(path)
     cols = {c.lower(): c for c in df.columns}
     term = cols.get("term") or cols.get("var") or cols.get("name")
@@ -47,7 +67,7 @@ def _read_estimate(path: Path):
     se = cols.get("std_error") or cols.get("se") or cols.get("ste")
     coefs = dict(zip(df[term].astype(str), pd.to_numeric(df[est], errors="raise")))
     ses = dict(zip(df[term].astype(str), pd.to_numeric(df[se], errors="raise"))) if se else {}
-    return coefs, ses
+    return coefs, ses, None
 
 
 @app.command("ge")
@@ -64,7 +84,7 @@ def ge_command(
     baseline: str = typer.Option("fitted", "--baseline", help="fitted (GEPPML/gegravity) or observed (hat algebra on the data)."),
     closure: str = typer.Option("full", "--closure", help="full | conditional | gegravity (compatibility with gegravity 0.3)."),
     deficits: str = typer.Option("multiplicative", "--deficits", help="multiplicative (E/Y fixed) or additive (levels fixed)."),
-    from_estimate: Optional[Path] = typer.Option(None, "--from-estimate", help="CSV term,estimate[,std_error]; --costs entries override."),
+    from_estimate: Optional[Path] = typer.Option(None, "--from-estimate", help="Estimate: CSV term,estimate[,std_error] or JSON {params, vcov}; --costs entries override."),
     draws: int = typer.Option(0, "--draws", help="Monte Carlo draws of the coefficients (needs std errors) for 95% bands."),
     theta_se: Optional[float] = typer.Option(None, "--theta-se", help="Standard error of θ for the Monte Carlo."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the Monte Carlo."),
@@ -81,8 +101,9 @@ def ge_command(
         raise ConfigError(f"--baseline must be fitted or observed, got {baseline!r}")
     coefs: dict[str, float] = {}
     ses: dict[str, float] = {}
+    vcov = None
     if from_estimate is not None:
-        coefs, ses = _read_estimate(from_estimate)
+        coefs, ses, vcov = _read_estimate(from_estimate)
     coefs.update(parse_assignments(costs, "--costs"))
     set_values = parse_assignments(set_, "--set")
     frame = _read(data)
@@ -98,7 +119,8 @@ def ge_command(
         with Progress(transient=True) as prog:
             task = prog.add_task(f"Monte Carlo ({draws} draws)", total=draws)
             mc = monte_carlo_from_frame(frame, costs=coefs, std_errors=ses, theta=theta, theta_se=theta_se,
-                                        draws=draws, seed=seed, progress=lambda k: prog.advance(task, k), **kw)
+                                        draws=draws, seed=seed, progress=lambda k: prog.advance(task, k), vcov=vcov,
+                                        **kw)
         bands = mc
     table = pd.DataFrame([{"country": k, **v} for k, v in summary.items()])
     if fmt == Format.json:

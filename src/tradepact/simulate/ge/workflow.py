@@ -127,24 +127,35 @@ def _mc_one(params: np.ndarray, names: list[str], theta_index: int | None, theta
 
 def monte_carlo_from_frame(frame: pd.DataFrame, *, costs: dict[str, float], std_errors: dict[str, float],
                            theta: float, theta_se: float | None = None, draws: int = 500, seed: int = 0,
-                           n_jobs: int | None = None, progress=None, **kw):
-    """Monte Carlo over the cost coefficients (and θ when ``theta_se``) with a diagonal covariance."""
+                           n_jobs: int | None = None, progress=None, vcov: pd.DataFrame | None = None, **kw):
+    """Monte Carlo over the cost coefficients (and θ when ``theta_se``).
+
+    Covariance: ``vcov`` (a square frame indexed by coefficient names, e.g. an estimate's
+    covariance matrix) when given, else diagonal from ``std_errors``. θ is drawn independently.
+    """
     from tradepact.simulate.ge.uncertainty import monte_carlo
 
-    names = [k for k in costs if k in std_errors]
+    if vcov is not None:
+        names = [k for k in costs if k in vcov.index]
+        cov = vcov.loc[names, names].to_numpy(float) if names else np.zeros((0, 0))
+    else:
+        names = [k for k in costs if k in std_errors]
+        cov = np.diag([std_errors[k] ** 2 for k in names]) if names else np.zeros((0, 0))
     if not names and not theta_se:
-        raise ConfigError("--draws needs standard errors (an estimate file with a std_error column)")
+        raise ConfigError("--draws needs standard errors or a covariance (an estimate file with std_error or vcov)")
     mean = [costs[k] for k in names]
-    var = [std_errors[k] ** 2 for k in names]
     theta_index = None
     if theta_se:
         theta_index = len(names)
-        names.append("theta")
+        names = names + ["theta"]
         mean.append(theta)
-        var.append(theta_se ** 2)
+        big = np.zeros((len(names), len(names)))
+        big[:-1, :-1] = cov
+        big[-1, -1] = theta_se ** 2
+        cov = big
     positive = np.zeros(len(names), bool)
     if theta_index is not None:
         positive[theta_index] = True
     run = partial(_mc_one, names=names, theta_index=theta_index, theta=theta, frame=frame, costs=costs, **kw)
-    return monte_carlo(run, np.array(mean), np.diag(var), draws=draws, seed=seed, n_jobs=n_jobs,
+    return monte_carlo(run, np.array(mean), cov, draws=draws, seed=seed, n_jobs=n_jobs,
                        positive=positive, progress=progress)
