@@ -26,7 +26,7 @@ _ge_levels = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_ge_levels)
 full_endowment_levels = _ge_levels.full_endowment_levels
 
-from tradepact.simulate.ge import Baseline, Shock, solve
+from tradepact.simulate.ge import Shock, solve
 from tradepact.simulate.ge.workflow import counterfactual_from_frame
 
 GG_COEFS = {"lndist": -0.3764, "contiguity": 0.8850, "pta": 0.4823, "common_language": 0.0392,

@@ -251,7 +251,7 @@ class Baseline:
         rows = y * e.sum() / y.sum()
         t = np.exp(lt - lt.max())
         c = np.ones(n)
-        for it in range(max_iter):
+        for _ in range(max_iter):
             r = rows / (t @ c)
             c = e / (t.T @ r)
             err = np.max(np.abs(r * (t @ c) / rows - 1.0))

@@ -168,7 +168,7 @@ def coefficients_from(result, names=None) -> tuple[dict[str, float], dict[str, f
     ``result.bse`` / ``result.se`` / ``result.std_errors`` (attribute or method). ``names``
     restricts to those terms (ConfigError when one is missing).
     """
-    params = pd.Series(getattr(result, "params"), dtype=float)
+    params = pd.Series(result.params, dtype=float)
     se = None
     for attr in ("bse", "se", "std_errors"):
         v = getattr(result, attr, None)

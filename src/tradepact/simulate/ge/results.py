@@ -27,7 +27,6 @@ balance change into the change with one partner and with everyone else.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
