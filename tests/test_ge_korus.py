@@ -61,13 +61,16 @@ def test_korus_section_content():
     s = korus_section()
     assert s.id == "ge" and "US–Korea balance" in s.summary and "unconfirmed" in s.summary
     kinds = [type(b) for b in s.blocks]
-    assert kinds.count(Chart) == 2 and kinds.count(TableBlock) == 3
+    assert kinds.count(Chart) == 2 and kinds.count(TableBlock) == 4
     assert any(isinstance(b, Note) and b.kind == "caveat" and "confirmed" in b.text for b in s.blocks)
     bal = next(b for b in s.blocks if isinstance(b, TableBlock) and b.name == "ge_balances").frame
     assert set(bal.deficits) == {"additive", "multiplicative"} and len(bal) == 6
     add = bal[bal.deficits == "additive"]
     assert (add["US total balance change (USD m)"].abs() < 1e-3).all()
     assert (add["US-KOR bilateral balance change (USD m)"].abs() > 10).all()
+    sens = next(b for b in s.blocks if isinstance(b, TableBlock) and b.name == "ge_theta_sensitivity").frame
+    # a larger elasticity means a larger trade response to the same tariff
+    assert sens["US-KOR bilateral balance change (USD m)"].is_monotonic_increasing
     html = s.blocks[0].to_html() + "".join(b.to_html() for b in s.blocks if isinstance(b, TableBlock))
     assert "⚠ unconfirmed" in html
 

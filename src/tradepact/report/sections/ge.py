@@ -53,6 +53,25 @@ def welfare_table(scen, res, deficits: str = "additive") -> pd.DataFrame:
     return out.rename(columns={"country": "region"})
 
 
+def theta_sensitivity(thetas=(3.0, 5.0, 8.0)) -> pd.DataFrame:
+    """The car-tariff scenario at several trade elasticities (additive deficits)."""
+    from tradepact.simulate.ge import solve
+    from tradepact.simulate.ge.world8 import korus_scenarios, world8_baseline
+
+    rows = []
+    for th in thetas:
+        base = world8_baseline(2016, th)
+        sc = {s.key: s for s in korus_scenarios(base)}["car_tariff"]
+        r = solve(base, sc.shock, closure="full", deficits="additive")
+        dec = r.balance_decomposition("USA", "KOR").set_index("partner")
+        f = r.to_frame().set_index("country")
+        rows.append({"theta": th, "US-KOR bilateral balance change (USD m)": dec.at["KOR", "balance_change"],
+                     "US total balance change (USD m)": dec.at["TOTAL", "balance_change"],
+                     "US welfare (%)": f.at["USA", "welfare_change_pct"],
+                     "KOR welfare (%)": f.at["KOR", "welfare_change_pct"]})
+    return pd.DataFrame(rows)
+
+
 def korus_section() -> Section:
     import plotly.graph_objects as go
 
@@ -106,6 +125,9 @@ def korus_section() -> Section:
                        yaxis_title="percent", legend_orientation="h")
     sec.add(Chart(fig2, source=SOURCE, confirmed=False, caption="Consumers in both countries and third countries."))
     sec.add(TableBlock(wel, name="ge_welfare", caption="Welfare change by region (percent, additive deficits)",
+                       source=SOURCE, confirmed=False, floatfmt="{:,.4f}"))
+    sec.add(TableBlock(theta_sensitivity(), name="ge_theta_sensitivity",
+                       caption="25% US car tariff: sensitivity to the trade elasticity θ (additive deficits)",
                        source=SOURCE, confirmed=False, floatfmt="{:,.4f}"))
     inp = lines[["component", "scenario_use", "importer", "exporter", "product", "trade_year", "trade_usd_m",
                  "rate_base", "rate_2016", "trade_confirmed", "rate_confirmed", "note"]].copy()
