@@ -6,6 +6,8 @@ one per sector, plus the tariffs in force and the trade elasticities. Two kinds:
 * **observed** (Dekle–Eaton–Kortum exact hat algebra): the counterfactual is computed in
   changes relative to the observed matrix (e.g. ITPD-E, or international flows plus a
   domestic diagonal approximated as output − exports, see :meth:`Baseline.from_international`).
+  A zero flow stays zero in every counterfactual (hat algebra has no extensive margin); use a
+  fitted baseline when zero or missing flows should respond to trade costs.
 * **fitted** (GEPPML, Yotov et al. 2016 ch. 2; gegravity): the model's own fitted flows
   ``X_ij = T_ij · exp(a_i + b_j)`` with ``T_ij = exp(Σ_k β_k z_ijk)`` (= t_ij^{-θ}) and the
   exporter/importer terms chosen so that rows sum to output and columns to expenditure
