@@ -16,6 +16,7 @@ KORUS_SECTIONS: list[str] = [
     "claims",
     "agreement",
     "scenarios",
+    "ge",
 ]
 
 
