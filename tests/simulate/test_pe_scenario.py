@@ -237,10 +237,10 @@ def test_bad_scenarios_name_file_and_field(workdir, extra, field, expected):
     assert expected in msg, msg
 
 
-def test_ge_refused_until_the_engine_exists(workdir):
+def test_ge_refused_when_the_engine_is_missing(workdir, monkeypatch):
+    """An installation without tradepact.simulate.ge refuses 'ge' with a clear message."""
+    monkeypatch.setattr(scenario_mod, "_ge_module", lambda: None)
     p = write(workdir, "name: g\nbaseline: {year: 2017, data: lines.csv}\nmodels: [pe, ge]\n")
-    if scenario_mod._ge_module() is not None:
-        pytest.skip("the GE engine is installed")
     with pytest.raises(ConfigError, match=r"field 'models'.*not available"):
         load_scenario(p)
     p2 = write(workdir, "name: g\nbaseline: {year: 2017, data: lines.csv}\n"
@@ -329,8 +329,6 @@ def test_domestic_substitution_and_export_supply_from_yaml(workdir):
 
 
 def test_ge_wired_when_the_engine_is_installed(workdir):
-    if scenario_mod._ge_module() is None:
-        pytest.skip("tradepact.simulate.ge is not on this branch yet")
     from tradepact.simulate.ge.world8 import world8_tables
 
     res = run_scenario(write(workdir, """
