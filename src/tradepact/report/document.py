@@ -84,11 +84,13 @@ class TableBlock:
     def to_html(self) -> str:
         frame = self.frame
         cols = [c for c in frame.columns if c != self.flag_column]
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+        numeric = {c for c in cols if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])}
+        head = "".join(f"<th{' class=num' if c in numeric else ''}>{html.escape(str(c))}</th>" for c in cols)
         rows = []
         for rec in frame.to_dict("records"):
             flagged = self.flag_column is not None and not bool(rec.get(self.flag_column, True))
-            cells = "".join(f"<td>{_fmt(rec[c], self.floatfmt)}</td>" for c in cols)
+            cells = "".join(f"<td{' class=num' if c in numeric else ''}>{_fmt(rec[c], self.floatfmt)}</td>"
+                            for c in cols)
             if flagged:
                 cells += f'<td class="unconfirmed">{UNCONFIRMED_MARK}</td>'
             rows.append(f'<tr class="{"flagged" if flagged else ""}">{cells}</tr>')
@@ -123,8 +125,8 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:3px solid #1f4e79;padding-bottom:.3em}h2{color:#1f4e79;margin-top:2em;border-bottom:1px solid #ccd}
 nav.toc{background:#f4f6fa;padding:.6em 1.2em;border-radius:6px}nav.toc li{margin:.2em 0}
-table{border-collapse:collapse;width:100%;font-size:.92em;margin:.6em 0}th,td{border-bottom:1px solid #e3e3e3;padding:.3em .5em;text-align:right}
-th:first-child,td:first-child{text-align:left}thead th{background:#eef2f8}tr.flagged{background:#fff7e0}
+table{border-collapse:collapse;width:100%;font-size:.92em;margin:.6em 0}th,td{border-bottom:1px solid #e3e3e3;padding:.3em .5em;text-align:left;vertical-align:top}
+td.num,th.num{text-align:right;white-space:nowrap}thead th{background:#eef2f8}tr.flagged{background:#fff7e0}
 caption{caption-side:top;text-align:left;font-weight:600;padding:.3em 0}
 .unconfirmed{color:#a15c00;font-weight:600}.source{color:#666;font-size:.85em}.caption{font-size:.9em;color:#444}
 .note.caveat{background:#fff7e0;border-left:4px solid #e0a000;padding:.4em .8em}.note.verdict{font-weight:600}
