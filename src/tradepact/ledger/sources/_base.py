@@ -105,6 +105,14 @@ def require_columns(layout: CsvLayout, required: list[str], case_insensitive: bo
     return found
 
 
+def column_types(layout: CsvLayout, *known: Mapping[str, str]) -> dict[str, str]:
+    """DuckDB types for every column of ``layout``: those named in ``known`` mappings, others VARCHAR."""
+    t = {c: "VARCHAR" for c in layout.columns}
+    for mapping in known:
+        t.update({c: v for c, v in mapping.items() if c in layout.columns})
+    return t
+
+
 def sql_str(text: str) -> str:
     """A SQL string literal."""
     return "'" + str(text).replace("'", "''") + "'"

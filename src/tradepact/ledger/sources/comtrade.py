@@ -21,7 +21,7 @@ present for the same reporter, partner, flow and year (so totals are not counted
 """
 from __future__ import annotations
 
-from tradepact.ledger.sources._base import CsvLayout, Output, Prepared, code_sql, nes_area_sql, require_columns, sql_str
+from tradepact.ledger.sources._base import column_types, CsvLayout, Output, Prepared, code_sql, nes_area_sql, require_columns, sql_str
 
 NAME = "comtrade"
 TABLES = ("goods",)
@@ -40,9 +40,7 @@ FIELDS = {"year": "refYear", "exporter": "reporterISO", "importer": "partnerISO"
 
 
 def types_for(layout: CsvLayout) -> dict[str, str]:
-    t = {c: "VARCHAR" for c in layout.columns}
-    t.update({c: v for c, v in {**REQUIRED, **OPTIONAL}.items() if c in layout.columns})
-    return t
+    return column_types(layout, REQUIRED, OPTIONAL)
 
 
 def prepare(layout: CsvLayout, *, source: str | None = None, **_: object) -> Prepared:

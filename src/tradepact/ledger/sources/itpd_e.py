@@ -13,7 +13,7 @@ data set and kept.
 """
 from __future__ import annotations
 
-from tradepact.ledger.sources._base import CsvLayout, Output, Prepared, code_sql, require_columns, sql_str
+from tradepact.ledger.sources._base import column_types, CsvLayout, Output, Prepared, code_sql, require_columns, sql_str
 
 NAME = "itpd-e"
 TABLES = ("goods", "services")
@@ -25,9 +25,7 @@ FIELDS = {"year": "year", "exporter": "exporter_iso3", "importer": "importer_iso
 
 
 def types_for(layout: CsvLayout) -> dict[str, str]:
-    t = {c: "VARCHAR" for c in layout.columns}
-    t.update({c: v for c, v in {**REQUIRED, **OPTIONAL}.items() if c in layout.columns})
-    return t
+    return column_types(layout, REQUIRED, OPTIONAL)
 
 
 def prepare(layout: CsvLayout, *, source: str | None = None, **_: object) -> Prepared:
