@@ -167,3 +167,19 @@ def test_malformed_lines(tmp_path):
         store.import_files("baci", [b.write(tmp_path / "many", rows=rows)])
     assert info.value.row == 5 and "malformed" in str(info.value)
     assert store.summary().empty
+
+
+@pytest.mark.parametrize("fmt, column, value", [("baci", "t", "2016.5"), ("baci", "i", "842.4"),
+                                                ("comtrade", "refYear", "2016.5"), ("itpd-e", "year", "2016.2"),
+                                                ("services", "year", "2015.5")])
+def test_fractional_value_in_integer_column(fmt, column, value, populated, tmp_path, shared_data):
+    """A fractional year or code is an error naming file, row and field, not rounded silently."""
+    store, before = populated
+    s = _sample(fmt, shared_data)
+    path = s.write(tmp_path / "in", rows=s.with_cell(2, column, value))
+    with pytest.raises(DataFormatError) as info:
+        store.import_files(fmt, [path])
+    err = info.value
+    assert err.file.endswith(s.name) and err.row == 2 and err.field == column, str(err)
+    assert err.expected == "an integer" and err.got == value, str(err)
+    assert tree_hash(store.path) == before

@@ -37,7 +37,7 @@ from tradepact.errors import ConfigError, DataFormatError, StoreError
 from tradepact.ledger.schema import (GOODS, GRAVITY, SERVICES, TABLES, TableSchema, check_constants, shown_key,
                                      validate_sql)
 from tradepact.ledger.sources import FORMATS
-from tradepact.ledger.sources._base import Prepared, raise_rejects, raw_value, read_csv_sql, read_header, sql_str
+from tradepact.ledger.sources._base import Prepared, raise_not_integer, raise_rejects, raw_value, read_csv_sql, read_header, sql_str
 
 MANIFEST = "manifest.json"
 #: Which dataset answers a bilateral query when several cover the same year (lower wins).
@@ -442,6 +442,11 @@ class LedgerStore:
         th.start()
         try:
             con.execute(sql)
+        except Exception as exc:  # noqa: BLE001 - re-raised unless it is our integer check
+            layout = getattr(self, "_layout", None)
+            if layout is not None:
+                raise_not_integer(exc, layout)
+            raise
         finally:
             stop.set()
             th.join()
@@ -452,6 +457,7 @@ class LedgerStore:
         rename = prep.info.get("rename")
         rej = f"_rejects_{n}"
         rel = read_csv_sql(layout, types, rej, rename=rename, nullstr=prep.info.get("nullstr"))
+        self._layout = layout  # lets _run name the row of a fractional value in an integer column
         for stmt in prep.info.get("setup", []):
             con.execute(stmt)
         raw_of = lambda row, col: raw_value(layout, row, col)  # noqa: E731

@@ -14,6 +14,7 @@ A loader turns one user file into SQL producing canonical rows. The store runs t
 from __future__ import annotations
 
 import csv
+import math
 import io
 import itertools
 import re
@@ -118,20 +119,70 @@ def sql_str(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
+#: Marker of the error raised inside DuckDB when an integer column holds a fractional number.
+NOT_INTEGER = "tradepact:not-an-integer:"
+_INTEGER_TYPES = ("INTEGER", "BIGINT")
+
+
 def read_csv_sql(layout: CsvLayout, types: Mapping[str, str], rejects: str, *,
                  rename: Mapping[str, str] | None = None, nullstr: list[str] | None = None) -> str:
     """``read_csv(...)`` over ``layout.path`` with explicit column names and types.
 
     ``types`` maps the file's column names to DuckDB types (others are read as VARCHAR);
     ``rename`` gives the name a column gets in SQL (default: as written). Rows that fail to parse
-    go to the rejects table ``rejects`` (checked by :func:`raise_rejects`).
+    go to the rejects table ``rejects`` (checked by :func:`raise_rejects`). Integer columns are
+    parsed as numbers and a fractional value stops the query with :data:`NOT_INTEGER` and the
+    column's name (DuckDB would otherwise round ``2016.5`` to 2017 silently); see
+    :func:`raise_not_integer`.
     """
     rename = rename or {}
-    cols = ", ".join(f"{sql_str(rename.get(c, c))}: {sql_str(types.get(c, 'VARCHAR'))}" for c in layout.columns)
+    ints = [rename.get(c, c) for c in layout.columns if str(types.get(c, "")).upper() in _INTEGER_TYPES]
+    read_type = {c: ("DOUBLE" if str(types.get(c, "")).upper() in _INTEGER_TYPES else types.get(c, "VARCHAR"))
+                 for c in layout.columns}
+    cols = ", ".join(f"{sql_str(rename.get(c, c))}: {sql_str(read_type[c])}" for c in layout.columns)
     nulls = f"nullstr=[{', '.join(sql_str(x) for x in nullstr)}], " if nullstr else ""
-    return (f"read_csv({sql_str(str(layout.path))}, header=true, delim={sql_str(layout.delimiter)}, {nulls}"
+    scan = (f"read_csv({sql_str(str(layout.path))}, header=true, delim={sql_str(layout.delimiter)}, {nulls}"
             f"quote='\"', columns={{{cols}}}, auto_detect=false, strict_mode=true, "
             f"store_rejects=true, rejects_table={sql_str(rejects)}, rejects_scan={sql_str(rejects + '_scan')})")
+    if not ints:
+        return scan
+    back = {rename.get(c, c): c for c in layout.columns}
+    casts = []
+    for c in ints:
+        q = '"' + c.replace('"', '""') + '"'
+        typ = str(types.get(back[c])).upper()
+        casts.append(f"CASE WHEN {q} IS NULL OR {q} = trunc({q}) THEN {q}::{typ} "
+                     f"ELSE error({sql_str(NOT_INTEGER + back[c])}) END AS {q}")
+    return f"(SELECT * REPLACE ({', '.join(casts)}) FROM {scan})"
+
+
+def raise_not_integer(exc: Exception, layout: CsvLayout) -> None:
+    """Turn DuckDB's :data:`NOT_INTEGER` error into a DataFormatError naming file, row and field.
+
+    The row is found by streaming the file once (only on this error path). Returns if ``exc`` is
+    another error.
+    """
+    text = str(exc)
+    if NOT_INTEGER not in text:
+        return
+    column = text.split(NOT_INTEGER, 1)[1].split("\n", 1)[0].strip().strip("'\"")
+    if column not in layout.columns:
+        return
+    idx = layout.columns.index(column)
+    with open(layout.path, "r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=layout.delimiter)
+        next(reader, None)
+        for row, line in enumerate(reader, start=1):
+            value = line[idx].strip() if idx < len(line) else ""
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            if math.isfinite(number) and number != int(number):
+                raise DataFormatError(layout.path, row, column, "an integer", value,
+                                      message="fractional value in an integer column") from None
+    raise DataFormatError(layout.path, None, column, "an integer", None,
+                          message="fractional value in an integer column") from None
 
 
 def raise_rejects(con, rejects: str, layout: CsvLayout, types: Mapping[str, str],
