@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 
 # Subcommand modules register themselves on `app` when imported.
+from tradepact.cli import estimate as _estimate  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

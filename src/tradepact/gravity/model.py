@@ -1,0 +1,400 @@
+"""PPML-HDFE and OLS-HDFE estimators (the engines behind :func:`ppml` and :func:`ols`).
+
+PPML (Poisson pseudo-maximum likelihood) with any number of absorbed fixed effects is
+fitted by iteratively re-weighted least squares (IRLS). Each IRLS step regresses the
+working variable ``z = η − offset + (y − μ)/μ`` on the regressors with weights ``w·μ``
+after the weighted within-transformation over the fixed effects
+(:class:`~tradepact.gravity._demean.Demeaner`, CG-accelerated symmetric Kaczmarz).
+Two things make it fast on gravity panels:
+
+* **warm starts**: the fixed-effect component of ``z`` and of every regressor from the
+  previous IRLS step starts the next demeaning, so late IRLS steps need few sweeps;
+* **adaptive inner tolerance**: the demeaning tolerance follows the outer criterion
+  (``min(1e-4, 1e-3 · crit)``, never looser than needed) and convergence is declared
+  only on a step demeaned at the tight tolerance ``fixef_tol``.
+
+Convergence: ``|dev_t − dev_{t−1}| / (0.1 + |dev_t|) ≤ tol`` (default 1e-8; the glm/fixest
+criterion), checked on the Poisson deviance ``2 Σ w [y log(y/μ) − (y − μ)]``. If the
+deviance rises, the step is halved (up to 20 times). Hitting ``maxiter`` raises
+:class:`~tradepact.errors.NotConvergedError` — a non-converged fit is never returned.
+
+Sample: rows with a missing value in any used column are dropped (``missing``); for
+PPML, fixed-effect groups with only zeros (``fe_all_zero``) and rows separated by
+regressors (``separated``, iterative rectifier) are dropped; optionally singletons
+(``singleton``). Regressors collinear with the fixed effects or with each other are
+omitted (left to right, as Stata does) with a warning.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from tradepact.errors import ConfigError, DataFormatError, NotConvergedError
+from tradepact.gravity import separation as sep
+from tradepact.gravity._demean import Demeaner, factorize
+from tradepact.gravity.covariance import VcovSpec, compute_vcov, parse_vcov
+from tradepact.gravity.formula import Formula, parse_formula
+
+_DEFAULT = object()
+
+
+@dataclass
+class Design:
+    """Inputs checked and shaped once (kept rows only)."""
+
+    formula: Formula
+    y: np.ndarray
+    X: np.ndarray
+    xnames: list[str]
+    fe_codes: list[np.ndarray]
+    fe_levels: list[np.ndarray]
+    fe_names: list[str]
+    weights: np.ndarray
+    offset: np.ndarray
+    cluster_codes: list[np.ndarray]
+    index: pd.Index
+    dropped: dict[str, int] = field(default_factory=dict)
+    n_input: int = 0
+    omitted: list[str] = field(default_factory=list)
+    has_intercept: bool = False
+
+
+def _column(data: pd.DataFrame, term: str, what: str, text: str) -> np.ndarray:
+    parts = term.split(":") if ":" in term else term.split("^")
+    for p in parts:
+        if p not in data.columns:
+            raise DataFormatError(field=p, expected=f"a column of the data (used as {what} in {text!r})",
+                                  got="missing column", message=f"column {p!r} not found")
+    if ":" in term:
+        out = np.ones(len(data))
+        for p in parts:
+            out = out * _numeric(data[p], p)
+        return out
+    return data[term].to_numpy() if len(parts) == 1 else None
+
+
+def _numeric(s: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=np.float64)
+    if not pd.api.types.is_numeric_dtype(s):
+        bad = pd.to_numeric(s, errors="coerce").isna() & s.notna()
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1 if bad.any() else None
+        raise DataFormatError(row=row, field=name, expected="numbers",
+                              got=None if row is None else s.iloc[row - 1])
+    return s.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _fe_codes(data: pd.DataFrame, term: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes with -1 for missing, level labels, missing mask)."""
+    parts = term.split("^")
+    for p in parts:
+        if p not in data.columns:
+            raise DataFormatError(field=p, expected=f"a column of the data (fixed effect in {text!r})",
+                                  got="missing column", message=f"column {p!r} not found")
+    if len(parts) == 1:
+        codes, uniques = pd.factorize(data[term], sort=True)
+        return codes, np.asarray(uniques, dtype=object), codes < 0
+    keys = data[parts].astype(str).agg("^".join, axis=1) if len(data) else pd.Series([], dtype=str)
+    missing = data[parts].isna().any(axis=1).to_numpy()
+    codes, uniques = pd.factorize(keys, sort=True)
+    codes = np.where(missing, -1, codes)
+    return codes, np.asarray(uniques, dtype=object), missing
+
+
+def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights=None, offset=None,
+                 cluster_cols: tuple[str, ...] = (), separation=("fe", "ir"),
+                 drop_singletons: bool = False) -> Design:
+    """Check the inputs, drop unusable rows (counted by reason) and build arrays."""
+    if not isinstance(data, pd.DataFrame):
+        raise ConfigError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    f = formula if isinstance(formula, Formula) else parse_formula(formula)
+    text = f.text
+    n0 = len(data)
+    if f.depvar not in data.columns:
+        raise DataFormatError(field=f.depvar, expected=f"a column of the data (dependent variable in {text!r})",
+                              got="missing column", message=f"column {f.depvar!r} not found")
+    y = _numeric(data[f.depvar], f.depvar)
+    xs = []
+    for t in f.regressors:
+        col = _column(data, t, "regressor", text)
+        xs.append(col if ":" in t else _numeric(data[t], t))
+    X = np.column_stack(xs) if xs else np.zeros((n0, 0))
+    fe = [_fe_codes(data, t, text) for t in f.fixed_effects]
+    w = np.ones(n0) if weights is None else _vector(data, weights, "weights")
+    off = np.zeros(n0) if offset is None else _vector(data, offset, "offset")
+    clus_raw = []
+    for c in cluster_cols:
+        if c not in data.columns:
+            raise DataFormatError(field=c, expected="a column of the data (cluster variable)", got="missing column",
+                                  message=f"column {c!r} not found")
+        codes, _ = pd.factorize(data[c])
+        clus_raw.append(codes)
+
+    missing = np.isnan(y) | np.isnan(X).any(axis=1) | np.isnan(w) | np.isnan(off)
+    for codes, _, m in fe:
+        missing |= m
+    for codes in clus_raw:
+        missing |= codes < 0
+    if np.isnan(y).any():
+        warnings.warn(f"{int(np.isnan(y).sum())} rows have a missing dependent variable {f.depvar!r}; dropped",
+                      stacklevel=3)
+    keep = ~missing
+    neg = keep & (y < 0)
+    if model == "ppml" and neg.any():
+        row = int(np.flatnonzero(neg)[0]) + 1
+        raise DataFormatError(row=row, field=f.depvar, expected="a non-negative value (PPML)", got=float(y[row - 1]),
+                              message=f"{int(neg.sum())} negative value(s) of the dependent variable")
+    if (keep & (w < 0)).any():
+        row = int(np.flatnonzero(keep & (w < 0))[0]) + 1
+        raise DataFormatError(row=row, field="weights", expected="non-negative weights", got=float(w[row - 1]))
+    if model == "ols" and (keep & ~np.isfinite(y)).any():
+        row = int(np.flatnonzero(keep & ~np.isfinite(y))[0]) + 1
+        raise DataFormatError(row=row, field=f.depvar, expected="a finite value", got=float(y[row - 1]))
+    dropped: dict[str, int] = {}
+    if missing.any():
+        dropped["missing"] = int(missing.sum())
+    zero_w = keep & (w == 0)
+    if zero_w.any():
+        dropped["zero_weight"] = int(zero_w.sum())
+        keep &= ~zero_w
+
+    codes_all = [np.where(c < 0, 0, c) for c, _, _ in fe]
+    if model == "ppml" and "fe" in separation and codes_all:
+        k2 = sep.drop_all_zero_groups(y, codes_all, keep)
+        if (keep & ~k2).any():
+            dropped["fe_all_zero"] = int((keep & ~k2).sum())
+        keep = k2
+    if drop_singletons and codes_all:
+        k2 = sep.drop_singletons(codes_all, keep)
+        if (keep & ~k2).any():
+            dropped["singleton"] = int((keep & ~k2).sum())
+        keep = k2
+    if model == "ppml" and "ir" in separation and keep.any() and (y[keep] == 0).any():
+        sub_codes = [factorize(c[keep])[0] for c in codes_all]
+        s = sep.iterative_rectifier(y[keep], X[keep], sub_codes, add_intercept=not codes_all)
+        if s.any():
+            idx = np.flatnonzero(keep)[s]
+            keep[idx] = False
+            dropped["separated"] = int(s.sum())
+            if drop_singletons and codes_all:
+                k2 = sep.drop_singletons(codes_all, keep)
+                if (keep & ~k2).any():
+                    dropped["singleton"] = dropped.get("singleton", 0) + int((keep & ~k2).sum())
+                keep = k2
+    if not keep.any():
+        raise DataFormatError(field=f.depvar, expected="at least one usable observation",
+                              got=f"0 of {n0} rows", message="no observations left after dropping " +
+                              ", ".join(f"{k}={v}" for k, v in dropped.items()))
+    fe_codes, fe_levels = [], []
+    for (c, lev, _), ca in zip(fe, codes_all):
+        sub, u = factorize(ca[keep])
+        fe_codes.append(sub)
+        fe_levels.append(lev[u])
+    xnames = list(f.regressors)
+    Xk = np.ascontiguousarray(X[keep])
+    has_int = False
+    if not fe_codes:
+        Xk = np.hstack([np.ones((Xk.shape[0], 1)), Xk])
+        xnames = ["Intercept", *xnames]
+        has_int = True
+    return Design(f, y[keep], Xk, xnames, fe_codes, fe_levels, list(f.fixed_effects), w[keep], off[keep],
+                  [factorize(c[keep])[0] for c in clus_raw], data.index[keep], dropped, n0, [], has_int)
+
+
+def _vector(data, v, name) -> np.ndarray:
+    if isinstance(v, str):
+        if v not in data.columns:
+            raise DataFormatError(field=v, expected=f"a column of the data ({name})", got="missing column",
+                                  message=f"column {v!r} not found")
+        return _numeric(data[v], v)
+    arr = np.asarray(v, dtype=np.float64)
+    if arr.shape != (len(data),):
+        raise ConfigError(f"{name} must be a column name or an array of length {len(data)}, got shape {arr.shape}")
+    return arr
+
+
+def _drop_collinear(Xt: np.ndarray, X: np.ndarray, w: np.ndarray, names: list[str], rtol: float = 1e-9):
+    """Indices of columns to keep (left to right), by a sequential Gram–Schmidt check on
+    the weighted demeaned design, and warnings for the dropped ones."""
+    if Xt.shape[1] == 0:
+        return []
+    sw = np.sqrt(w)[:, None]
+    A = Xt * sw
+    raw = np.sqrt(np.einsum("ij,ij->j", X * sw, X * sw))
+    keep: list[int] = []
+    Q = np.zeros((A.shape[0], 0))
+    for j in range(A.shape[1]):
+        v = A[:, j].copy()
+        if Q.shape[1]:
+            v -= Q @ (Q.T @ v)
+            v -= Q @ (Q.T @ v)
+        nv = np.linalg.norm(v)
+        if nv <= rtol * max(raw[j], 1e-300) or raw[j] == 0:
+            continue
+        keep.append(j)
+        Q = np.column_stack([Q, v / nv])
+    return keep
+
+
+def _nested(codes: list[np.ndarray], cluster_codes: list[np.ndarray]) -> list[bool]:
+    """For each FE: is every level inside a single group of some cluster variable?"""
+    out = []
+    for c in codes:
+        G = int(c.max()) + 1
+        flag = False
+        for cc in cluster_codes:
+            lo = np.full(G, np.iinfo(np.int64).max)
+            hi = np.full(G, -1)
+            np.minimum.at(lo, c, cc)
+            np.maximum.at(hi, c, cc)
+            if (lo == hi).all():
+                flag = True
+        out.append(flag)
+    return out
+
+
+@dataclass
+class Fit:
+    """Raw output of an engine (arrays; the results class wraps it)."""
+
+    model: str
+    design: Design
+    beta: np.ndarray
+    names: list[str]
+    vcov: np.ndarray
+    spec: VcovSpec
+    eta_lin: np.ndarray  # X β + Σ FE (without offset), kept rows
+    mu: np.ndarray
+    converged: bool
+    iterations: int
+    deviance: float
+    tol: float
+    df_t: int
+    extra: dict = field(default_factory=dict)
+
+
+def _finish(model, d: Design, Xt, beta, keep_cols, eta_lin, mu, spec, resid, w_last, it, dev, tol) -> Fit:
+    """Variance from the last IRLS/WLS step: bread (X̃'WX̃)⁻¹, scores W X̃ · (working residual)."""
+    names = [d.xnames[j] for j in keep_cols]
+    Xk = Xt[:, keep_cols]
+    H = Xk.T @ (Xk * w_last[:, None])
+    n = d.y.shape[0]
+    rss = float(np.sum(w_last * resid ** 2))
+    if H.size:
+        bread = np.linalg.inv(H)
+        scores = Xk * (w_last * resid)[:, None]
+        V, df_t = compute_vcov(spec, model=model, bread=bread, scores=scores, n=n, k=len(names),
+                               fe_levels=[int(c.max()) + 1 for c in d.fe_codes],
+                               nested=_nested(d.fe_codes, d.cluster_codes) if spec.kind == "cluster" else
+                               [False] * len(d.fe_codes), cluster_codes=d.cluster_codes, rss=rss)
+    else:
+        V, df_t = np.zeros((0, 0)), n
+    return Fit(model, d, beta, names, V, spec, eta_lin, mu, True, it, dev, tol, df_t)
+
+
+def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
+             fixef_tol: float = 1e-11) -> Fit:
+    y, X, w, off = d.y, d.X, d.weights, d.offset
+    n, k = X.shape
+    dm = Demeaner(d.fe_codes)
+    mu = (y + np.average(y, weights=w)) / 2.0
+    eta = np.log(mu)
+    dev_old = np.inf
+    p = None
+    crit = np.inf
+    keep_cols = list(range(k))
+    checked = False
+    beta_full = np.zeros(k)
+    for it in range(1, maxiter + 1):
+        ww = w * mu
+        z = eta - off + (y - mu) / mu
+        dm.set_weights(ww)
+        inner = fixef_tol if crit < 10 * tol else max(min(1e-4, 1e-3 * crit), fixef_tol)
+        M = np.column_stack([z, X]) if k else z[:, None]
+        Mt, p, _ = dm.demean(M, p0=p, tol=inner)
+        zt, Xt = Mt[:, 0], Mt[:, 1:]
+        if not checked:
+            keep_cols = _drop_collinear(Xt, X, ww, d.xnames)
+            _warn_omitted(d, keep_cols)
+            checked = True
+        beta = np.zeros(k)
+        if keep_cols:
+            Xk = Xt[:, keep_cols]
+            A = Xk.T @ (Xk * ww[:, None])
+            b = Xk.T @ (zt * ww)
+            beta[keep_cols] = np.linalg.solve(A, b)
+        resid = zt - Xt @ beta
+        eta_lin_new = z - resid
+        eta_new = eta_lin_new + off
+        mu_new = np.exp(eta_new)
+        dev = _poisson_deviance(y, mu_new, w)
+        halvings = 0
+        while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12) + 1e-12) and halvings < 20 and np.isfinite(dev_old):
+            eta_new = (eta_new + eta) / 2.0
+            mu_new = np.exp(eta_new)
+            dev = _poisson_deviance(y, mu_new, w)
+            halvings += 1
+        crit = abs(dev - dev_old) / (0.1 + abs(dev)) if np.isfinite(dev_old) else np.inf
+        eta, mu, dev_old, beta_full = eta_new, mu_new, dev, beta
+        if crit <= tol and inner <= fixef_tol and halvings == 0:
+            return _finish("ppml", d, Xt, beta_full[keep_cols], keep_cols, eta - off, mu, spec, resid, ww,
+                           it, dev, tol)
+        if not np.isfinite(dev):
+            break
+    raise NotConvergedError(
+        f"PPML did not converge in {maxiter} IRLS iterations (last relative deviance change {crit:.2e} > tol {tol:.1e}); "
+        "check for separation or extreme values, or raise maxiter")
+
+
+def _warn_omitted(d: Design, keep_cols: list[int]) -> None:
+    om = [d.xnames[j] for j in range(len(d.xnames)) if j not in keep_cols]
+    if om:
+        d.omitted = om
+        warnings.warn(f"regressor(s) {', '.join(om)} collinear with the fixed effects or other regressors "
+                      "(e.g. constant within a fixed-effect group): omitted", stacklevel=4)
+
+
+def _poisson_deviance(y, mu, w) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
+    return float(2.0 * np.sum(w * t))
+
+
+def fit_ols(d: Design, spec: VcovSpec, fixef_tol: float = 1e-11) -> Fit:
+    y, X, w = d.y, d.X, d.weights
+    k = X.shape[1]
+    y0 = y - d.offset
+    dm = Demeaner(d.fe_codes)
+    dm.set_weights(w)
+    M = np.column_stack([y0, X]) if k else y0[:, None]
+    Mt, _, it = dm.demean(M, tol=fixef_tol)
+    yt, Xt = Mt[:, 0], Mt[:, 1:]
+    keep_cols = _drop_collinear(Xt, X, w, d.xnames)
+    _warn_omitted(d, keep_cols)
+    beta = np.zeros(k)
+    if keep_cols:
+        Xk = Xt[:, keep_cols]
+        beta[keep_cols] = np.linalg.solve(Xk.T @ (Xk * w[:, None]), Xk.T @ (yt * w))
+    resid = yt - Xt @ beta
+    eta_lin = y0 - resid
+    rss = float(np.sum(w * resid ** 2))
+    return _finish("ols", d, Xt, beta[keep_cols], keep_cols, eta_lin, eta_lin + d.offset, spec, resid, w,
+                   max(it, 1), rss, fixef_tol)
+
+
+def estimate(model: str, data: pd.DataFrame, formula: str, vcov=None, cluster=_DEFAULT, weights=None,
+             offset=None, tol: float = 1e-8, *, separation=("fe", "ir"), drop_singletons: bool = False,
+             ssc: str = "fixest", maxiter: int = 1000, fixef_tol: float = 1e-11):
+    """Shared front door for :func:`ppml` and :func:`ols`; returns a GravityResults."""
+    from tradepact.gravity.results import GravityResults
+
+    if cluster is _DEFAULT:
+        cluster = None
+    spec = parse_vcov(vcov, cluster, list(data.columns) if isinstance(data, pd.DataFrame) else [], ssc)
+    d = build_design(data, formula, model, weights, offset, spec.clusters, tuple(separation), drop_singletons)
+    if model == "ols":
+        return GravityResults(fit_ols(d, spec, fixef_tol))
+    return GravityResults(fit_ppml(d, spec, tol, maxiter, fixef_tol))
