@@ -39,6 +39,79 @@ try:  # optional accelerator; results are identical up to rounding
             for j in range(k):
                 V[i, j] -= sums[g, j]
 
+    @_nb.njit(cache=True, nogil=True)
+    def _sweep_nb(V, out, codes, offsets, inv_wsum, w, seq, sums):  # pragma: no cover - compiled
+        """out = T V for the symmetric sequence ``seq`` of FE indices, fused: each pass over
+        the rows subtracts the means of one FE and accumulates the sums of the next."""
+        n, k = V.shape
+        g0 = seq[0]
+        for c in range(offsets[g0], offsets[g0 + 1]):
+            for j in range(k):
+                sums[c, j] = 0.0
+        for i in range(n):
+            c = offsets[g0] + codes[g0, i]
+            wi = w[i]
+            for j in range(k):
+                v = V[i, j]
+                out[i, j] = v
+                sums[c, j] += wi * v
+        ns = seq.shape[0]
+        for s in range(ns):
+            g = seq[s]
+            for c in range(offsets[g], offsets[g + 1]):
+                iw = inv_wsum[c]
+                for j in range(k):
+                    sums[c, j] *= iw
+            if s + 1 < ns:
+                h = seq[s + 1]
+                for c in range(offsets[h], offsets[h + 1]):
+                    for j in range(k):
+                        sums[c, j] = 0.0
+                for i in range(n):
+                    cg = offsets[g] + codes[g, i]
+                    ch = offsets[h] + codes[h, i]
+                    wi = w[i]
+                    for j in range(k):
+                        v = out[i, j] - sums[cg, j]
+                        out[i, j] = v
+                        sums[ch, j] += wi * v
+            else:
+                for i in range(n):
+                    cg = offsets[g] + codes[g, i]
+                    for j in range(k):
+                        out[i, j] -= sums[cg, j]
+
+    @_nb.njit(cache=True, nogil=True)
+    def _cg_step_nb(e, g, d, Td, w, gg, active):  # pragma: no cover - compiled
+        """One CG step given Td = T d (A d = d - T d). Updates e, g, d in place; returns (gg_new, dAd)."""
+        n, k = e.shape
+        dAd = np.zeros(k)
+        for i in range(n):
+            wi = w[i]
+            for j in range(k):
+                dAd[j] += wi * d[i, j] * (d[i, j] - Td[i, j])
+        alpha = np.zeros(k)
+        for j in range(k):
+            if active[j] and dAd[j] > 0:
+                alpha[j] = gg[j] / dAd[j]
+        ggn = np.zeros(k)
+        for i in range(n):
+            wi = w[i]
+            for j in range(k):
+                a = alpha[j]
+                e[i, j] -= a * d[i, j]
+                gij = g[i, j] - a * (d[i, j] - Td[i, j])
+                g[i, j] = gij
+                ggn[j] += wi * gij * gij
+        beta = np.zeros(k)
+        for j in range(k):
+            if active[j] and gg[j] > 0:
+                beta[j] = ggn[j] / gg[j]
+        for i in range(n):
+            for j in range(k):
+                d[i, j] = g[i, j] + beta[j] * d[i, j]
+        return ggn, dAd
+
     HAVE_NUMBA = True
 except Exception:  # pragma: no cover - numba missing
     HAVE_NUMBA = False
@@ -66,6 +139,11 @@ class Demeaner:
         self.n = self.codes[0].shape[0] if self.codes else 0
         self.use_numba = HAVE_NUMBA if use_numba is None else (use_numba and HAVE_NUMBA)
         self.w = None
+        G = len(self.codes)
+        self._seq = np.array(list(range(G)) + list(range(G - 2, -1, -1)), dtype=np.int64)
+        if self.use_numba and G >= 2:
+            self._codes2d = np.vstack(self.codes) if self.n else np.zeros((G, 0), np.int64)
+            self._offsets = np.concatenate([[0], np.cumsum(self.n_levels)]).astype(np.int64)
 
     def set_weights(self, w: np.ndarray) -> None:
         """Set observation weights (shape (n,), positive)."""
@@ -75,6 +153,8 @@ class Demeaner:
             s = np.bincount(c, weights=self.w, minlength=G)
             with np.errstate(divide="ignore"):
                 self.inv_wsum.append(np.where(s > 0, 1.0 / s, 0.0))
+        if self.use_numba and len(self.codes) >= 2:
+            self._inv_all = np.concatenate(self.inv_wsum)
 
     # -- one projection: V <- V - P_g V (in place) ---------------------------
     def _project_out(self, V: np.ndarray, g: int) -> None:
@@ -116,6 +196,8 @@ class Demeaner:
             e = Y.copy()
             self._project_out(e, 0)
             return e, Y - e, 1
+        if self.use_numba:
+            return self._demean_nb(Y, p0, tol, maxiter)
         e = Y.copy() if p0 is None else Y - p0
         scale = np.sqrt(np.maximum(self._wdot(Y, Y), 1e-300))
         g = e - self.sweep(e)
@@ -145,4 +227,29 @@ class Demeaner:
             gg[cols] = gg_new
             # stop a column when its residual is tiny or CG has broken down (dAd <= 0)
             active[cols] = (np.sqrt(gg_new) > tol * scale[cols]) & (dAd > 0)
+        return e, Y - e, it
+
+    def _demean_nb(self, Y, p0, tol, maxiter):
+        """The same CG iteration with fused numba kernels (few passes over memory, no temporaries)."""
+        n, k = Y.shape
+        e = Y.copy() if p0 is None else np.ascontiguousarray(Y - p0)
+        sums = np.empty((int(self._offsets[-1]), k))
+        Td = np.empty_like(e)
+        _sweep_nb(e, Td, self._codes2d, self._offsets, self._inv_all, self.w, self._seq, sums)
+        g = e - Td
+        d = g.copy()
+        scale = np.sqrt(np.maximum(self._wdot(Y, Y), 1e-300))
+        gg = self._wdot(g, g)
+        active = np.sqrt(gg) > tol * scale
+        it = 0
+        while active.any():
+            if it >= maxiter:
+                raise NotConvergedError(
+                    f"fixed-effect demeaning did not converge in {maxiter} iterations "
+                    f"(max relative residual {np.max(np.sqrt(gg) / scale):.2e} > tol {tol:.1e})")
+            it += 1
+            _sweep_nb(d, Td, self._codes2d, self._offsets, self._inv_all, self.w, self._seq, sums)
+            ggn, dAd = _cg_step_nb(e, g, d, Td, self.w, gg, active)
+            gg = np.where(active, ggn, gg)
+            active = active & (np.sqrt(gg) > tol * scale) & (dAd > 0)
         return e, Y - e, it

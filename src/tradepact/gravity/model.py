@@ -302,6 +302,8 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     dm = Demeaner(d.fe_codes)
     mu = (y + np.average(y, weights=w)) / 2.0
     eta = np.log(mu)
+    pos = y > 0
+    ylogy = float(np.dot(w[pos] * y[pos], np.log(y[pos])))
     dev_old = np.inf
     p = None
     crit = np.inf
@@ -330,12 +332,12 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         eta_lin_new = z - resid
         eta_new = eta_lin_new + off
         mu_new = np.exp(eta_new)
-        dev = _poisson_deviance(y, mu_new, w)
+        dev = _poisson_deviance(y, mu_new, w, eta_new, ylogy)
         halvings = 0
         while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12) + 1e-12) and halvings < 20 and np.isfinite(dev_old):
             eta_new = (eta_new + eta) / 2.0
             mu_new = np.exp(eta_new)
-            dev = _poisson_deviance(y, mu_new, w)
+            dev = _poisson_deviance(y, mu_new, w, eta_new, ylogy)
             halvings += 1
         crit = abs(dev - dev_old) / (0.1 + abs(dev)) if np.isfinite(dev_old) else np.inf
         eta, mu, dev_old, beta_full = eta_new, mu_new, dev, beta
@@ -357,7 +359,11 @@ def _warn_omitted(d: Design, keep_cols: list[int]) -> None:
                       "(e.g. constant within a fixed-effect group): omitted", stacklevel=4)
 
 
-def _poisson_deviance(y, mu, w) -> float:
+def _poisson_deviance(y, mu, w, eta=None, ylogy=None) -> float:
+    """2 Σ w [y log(y/μ) − (y − μ)]; with ``eta = log μ`` and the constant ``ylogy = Σ w y log y``
+    no logarithm of the n-vector is needed."""
+    if eta is not None and ylogy is not None:
+        return float(2.0 * (ylogy - np.dot(w * y, eta) + np.dot(w, mu - y)))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu)
     return float(2.0 * np.sum(w * t))

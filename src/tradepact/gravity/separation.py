@@ -93,7 +93,7 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
     dm = Demeaner(codes) if codes else None
     if dm is not None:
         dm.set_weights(w)
-        Xt, _, _ = dm.demean(Xd, tol=1e-12) if Xd.shape[1] else (Xd, None, 0)
+        Xt, _, _ = dm.demean(Xd, tol=1e-11) if Xd.shape[1] else (Xd, None, 0)
     else:
         Xt = Xd
     sw = np.sqrt(w)
@@ -108,7 +108,7 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
     for _ in range(maxiter):
         # weighted LS fit of u on [X, D]: demean u, project on demeaned X
         if dm is not None:
-            ut, p_prev, _ = dm.demean(u[:, None], p0=p_prev, tol=1e-13)
+            ut, p_prev, _ = dm.demean(u[:, None], p0=p_prev, tol=1e-11)
             ut = ut[:, 0]
             fe_part = p_prev[:, 0]
         else:
@@ -122,6 +122,8 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
         z[np.abs(z) < tol] = 0.0
         if (z[zero] >= 0).all() and (z[~zero] == 0).all():
             cand = zero & (z > 0)
+            if not cand.any():  # P u ≈ 0: u vanishes next round, nothing is separated
+                return cand
             # a certificate is a fixed point: accept it once the support is stable
             if last is not None and np.array_equal(cand, last):
                 return cand
