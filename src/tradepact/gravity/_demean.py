@@ -134,7 +134,8 @@ class Demeaner:
     """
 
     def __init__(self, codes: list[np.ndarray], use_numba: bool | None = None):
-        self.codes = [np.ascontiguousarray(c, dtype=np.int64) for c in codes]
+        self.codes = [np.ascontiguousarray(c) if np.asarray(c).dtype in (np.int32, np.int64)
+                      else np.ascontiguousarray(c, dtype=np.int64) for c in codes]
         self.n_levels = [int(c.max()) + 1 if c.size else 0 for c in self.codes]
         self.n = self.codes[0].shape[0] if self.codes else 0
         self.use_numba = HAVE_NUMBA if use_numba is None else (use_numba and HAVE_NUMBA)
@@ -142,7 +143,8 @@ class Demeaner:
         G = len(self.codes)
         self._seq = np.array(list(range(G)) + list(range(G - 2, -1, -1)), dtype=np.int64)
         if self.use_numba and G >= 2:
-            self._codes2d = np.vstack(self.codes) if self.n else np.zeros((G, 0), np.int64)
+            self._codes2d = np.vstack([c.astype(np.int32, copy=False) for c in self.codes])
+            self.codes = list(self._codes2d)  # views: no second copy
             self._offsets = np.concatenate([[0], np.cumsum(self.n_levels)]).astype(np.int64)
 
     def set_weights(self, w: np.ndarray) -> None:
@@ -179,11 +181,12 @@ class Demeaner:
         return np.einsum("ij,ij->j", A * self.w[:, None], B)
 
     def demean(self, Y: np.ndarray, p0: np.ndarray | None = None, tol: float = 1e-10,
-               maxiter: int = 10_000) -> tuple[np.ndarray, np.ndarray, int]:
+               maxiter: int = 10_000, overwrite_p0: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
         """Residualise the columns of ``Y`` (n, k) on the fixed effects.
 
         Returns ``(resid, fe_part, iterations)`` with ``resid + fe_part == Y``. ``p0``
-        (n, k) is a warm-start fixed-effect component (any vector in the FE span).
+        (n, k) is a warm-start fixed-effect component (any vector in the FE span); with
+        ``overwrite_p0`` its buffer is reused for the returned fixed-effect component.
         Stops when every column's CG residual norm is ≤ ``tol`` × its norm.
         Raises :class:`NotConvergedError` after ``maxiter`` CG steps.
         """
@@ -197,7 +200,7 @@ class Demeaner:
             self._project_out(e, 0)
             return e, Y - e, 1
         if self.use_numba:
-            return self._demean_nb(Y, p0, tol, maxiter)
+            return self._demean_nb(Y, p0, tol, maxiter, overwrite_p0)
         e = Y.copy() if p0 is None else Y - p0
         scale = np.sqrt(np.maximum(self._wdot(Y, Y), 1e-300))
         g = e - self.sweep(e)
@@ -229,10 +232,10 @@ class Demeaner:
             active[cols] = (np.sqrt(gg_new) > tol * scale[cols]) & (dAd > 0)
         return e, Y - e, it
 
-    def _demean_nb(self, Y, p0, tol, maxiter):
+    def _demean_nb(self, Y, p0, tol, maxiter, overwrite_p0=False):
         """The same CG iteration with fused numba kernels (few passes over memory, no temporaries)."""
         n, k = Y.shape
-        e = Y.copy() if p0 is None else np.ascontiguousarray(Y - p0)
+        e = Y.copy() if p0 is None else np.subtract(Y, p0)
         sums = np.empty((int(self._offsets[-1]), k))
         Td = np.empty_like(e)
         _sweep_nb(e, Td, self._codes2d, self._offsets, self._inv_all, self.w, self._seq, sums)
@@ -252,4 +255,7 @@ class Demeaner:
             ggn, dAd = _cg_step_nb(e, g, d, Td, self.w, gg, active)
             gg = np.where(active, ggn, gg)
             active = active & (np.sqrt(gg) > tol * scale) & (dAd > 0)
+        del Td, g, d
+        if overwrite_p0 and p0 is not None and p0.shape == Y.shape and p0.flags.writeable:
+            return e, np.subtract(Y, e, out=p0), it
         return e, Y - e, it

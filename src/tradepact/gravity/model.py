@@ -52,14 +52,16 @@ class Design:
     fe_codes: list[np.ndarray]
     fe_levels: list[np.ndarray]
     fe_names: list[str]
-    weights: np.ndarray
-    offset: np.ndarray
+    weights: np.ndarray | None  # None = unit weights
+    offset: np.ndarray | None  # None = no offset
     cluster_codes: list[np.ndarray]
     index: pd.Index
     dropped: dict[str, int] = field(default_factory=dict)
     n_input: int = 0
     omitted: list[str] = field(default_factory=list)
     has_intercept: bool = False
+    unit_weights: bool = False
+    zero_offset: bool = False
 
 
 def _column(data: pd.DataFrame, term: str, what: str, text: str) -> np.ndarray:
@@ -190,18 +192,28 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
                               ", ".join(f"{k}={v}" for k, v in dropped.items()))
     fe_codes, fe_levels = [], []
     for (c, lev, _), ca in zip(fe, codes_all):
-        sub, u = factorize(ca[keep])
-        fe_codes.append(sub)
+        sub, u = factorize(ca if keep.all() else ca[keep])
+        fe_codes.append(sub.astype(np.int32))
         fe_levels.append(lev[u])
     xnames = list(f.regressors)
-    Xk = np.ascontiguousarray(X[keep])
+    Xk = np.ascontiguousarray(X if keep.all() else X[keep])
     has_int = False
     if not fe_codes:
         Xk = np.hstack([np.ones((Xk.shape[0], 1)), Xk])
         xnames = ["Intercept", *xnames]
         has_int = True
-    return Design(f, y[keep], Xk, xnames, fe_codes, fe_levels, list(f.fixed_effects), w[keep], off[keep],
-                  [factorize(c[keep])[0] for c in clus_raw], data.index[keep], dropped, n0, [], has_int)
+    all_kept = bool(keep.all())
+    yk = y if all_kept else y[keep]
+    clus = []
+    for c in clus_raw:  # share arrays with identical FE codes (e.g. pair FE / pair clusters)
+        cc = factorize(c if all_kept else c[keep])[0].astype(np.int32)
+        same = next((fc for fc in fe_codes if fc.shape == cc.shape and np.array_equal(fc, cc)), None)
+        clus.append(same if same is not None else cc)
+    return Design(f, yk, Xk, xnames, fe_codes, fe_levels, list(f.fixed_effects),
+                  None if weights is None else (w if all_kept else w[keep]),
+                  None if offset is None else (off if all_kept else off[keep]),
+                  clus, data.index[keep], dropped, n0, [], has_int,
+                  unit_weights=weights is None, zero_offset=offset is None)
 
 
 def _vector(data, v, name) -> np.ndarray:
@@ -297,26 +309,38 @@ def _finish(model, d: Design, Xt, beta, keep_cols, eta_lin, mu, spec, resid, w_l
 
 def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
              fixef_tol: float = 1e-11) -> Fit:
-    y, X, w, off = d.y, d.X, d.weights, d.offset
+    """IRLS for Poisson with absorbed FE (see the module docstring). Buffers are reused
+    across iterations to keep peak memory near ~20 n-vectors."""
+    y, X = d.y, d.X
+    w = None if d.unit_weights else d.weights
+    off = None if d.zero_offset else d.offset
     n, k = X.shape
     dm = Demeaner(d.fe_codes)
-    mu = (y + np.average(y, weights=w)) / 2.0
+    mu = y + (np.mean(y) if w is None else np.average(y, weights=w))
+    mu *= 0.5
     eta = np.log(mu)
     pos = y > 0
-    ylogy = float(np.dot(w[pos] * y[pos], np.log(y[pos])))
+    wy = y if w is None else w * y
+    ylogy = float(np.dot(wy[pos], np.log(y[pos])))
+    sum_wy = float(wy.sum())
+    M = np.empty((n, k + 1))
+    M[:, 1:] = X
+    z = M[:, 0]
     dev_old = np.inf
     p = None
     crit = np.inf
     keep_cols = list(range(k))
     checked = False
-    beta_full = np.zeros(k)
     for it in range(1, maxiter + 1):
-        ww = w * mu
-        z = eta - off + (y - mu) / mu
+        ww = mu if w is None else w * mu
+        np.divide(y, mu, out=z)
+        z -= 1.0
+        z += eta
+        if off is not None:
+            z -= off
         dm.set_weights(ww)
         inner = fixef_tol if crit < 10 * tol else max(min(1e-4, 1e-3 * crit), fixef_tol)
-        M = np.column_stack([z, X]) if k else z[:, None]
-        Mt, p, _ = dm.demean(M, p0=p, tol=inner)
+        Mt, p, _ = dm.demean(M, p0=p, tol=inner, overwrite_p0=True)
         zt, Xt = Mt[:, 0], Mt[:, 1:]
         if not checked:
             keep_cols = _drop_collinear(Xt, X, ww, d.xnames)
@@ -328,22 +352,29 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
             A = Xk.T @ (Xk * ww[:, None])
             b = Xk.T @ (zt * ww)
             beta[keep_cols] = np.linalg.solve(A, b)
-        resid = zt - Xt @ beta
-        eta_lin_new = z - resid
-        eta_new = eta_lin_new + off
+        # new linear predictor: z - (zt - Xt β) (+ offset)
+        eta_new = Xt @ beta if k else np.zeros(n)
+        eta_new += z
+        eta_new -= zt
+        if off is not None:
+            eta_new += off
         mu_new = np.exp(eta_new)
-        dev = _poisson_deviance(y, mu_new, w, eta_new, ylogy)
+        dev = 2.0 * (ylogy - float(np.dot(wy, eta_new)) + float(mu_new.sum() if w is None else np.dot(w, mu_new)) - sum_wy)
         halvings = 0
         while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12) + 1e-12) and halvings < 20 and np.isfinite(dev_old):
-            eta_new = (eta_new + eta) / 2.0
+            eta_new += eta
+            eta_new *= 0.5
             mu_new = np.exp(eta_new)
-            dev = _poisson_deviance(y, mu_new, w, eta_new, ylogy)
+            dev = 2.0 * (ylogy - float(np.dot(wy, eta_new)) + float(mu_new.sum() if w is None else np.dot(w, mu_new)) - sum_wy)
             halvings += 1
         crit = abs(dev - dev_old) / (0.1 + abs(dev)) if np.isfinite(dev_old) else np.inf
-        eta, mu, dev_old, beta_full = eta_new, mu_new, dev, beta
+        eta, mu, dev_old = eta_new, mu_new, dev
+        del eta_new, mu_new
         if crit <= tol and inner <= fixef_tol and halvings == 0:
-            return _finish("ppml", d, Xt, beta_full[keep_cols], keep_cols, eta - off, mu, spec, resid, ww,
-                           it, dev, tol)
+            resid = zt - Xt @ beta if k else zt.copy()
+            eta_lin = eta if off is None else eta - off
+            return _finish("ppml", d, Xt, beta[keep_cols], keep_cols, eta_lin, mu, spec, resid, ww, it, dev, tol)
+        del Mt, zt, Xt
         if not np.isfinite(dev):
             break
     raise NotConvergedError(
@@ -370,9 +401,10 @@ def _poisson_deviance(y, mu, w, eta=None, ylogy=None) -> float:
 
 
 def fit_ols(d: Design, spec: VcovSpec, fixef_tol: float = 1e-11) -> Fit:
-    y, X, w = d.y, d.X, d.weights
+    y, X = d.y, d.X
+    w = np.ones(y.shape[0]) if d.weights is None else d.weights
     k = X.shape[1]
-    y0 = y - d.offset
+    y0 = y if d.offset is None else y - d.offset
     dm = Demeaner(d.fe_codes)
     dm.set_weights(w)
     M = np.column_stack([y0, X]) if k else y0[:, None]
@@ -387,7 +419,7 @@ def fit_ols(d: Design, spec: VcovSpec, fixef_tol: float = 1e-11) -> Fit:
     resid = yt - Xt @ beta
     eta_lin = y0 - resid
     rss = float(np.sum(w * resid ** 2))
-    return _finish("ols", d, Xt, beta[keep_cols], keep_cols, eta_lin, eta_lin + d.offset, spec, resid, w,
+    return _finish("ols", d, Xt, beta[keep_cols], keep_cols, eta_lin, eta_lin if d.offset is None else eta_lin + d.offset, spec, resid, w,
                    max(it, 1), rss, fixef_tol)
 
 

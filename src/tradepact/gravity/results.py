@@ -56,7 +56,8 @@ class GravityResults:
         self.fitted = pd.Series(fit.mu, index=d.index, name="fitted")
         self._fixef = None
         if self.model == "ppml":
-            y, mu, w = d.y, fit.mu, d.weights
+            y, mu = d.y, fit.mu
+            w = 1.0 if d.weights is None else d.weights
             from scipy.special import gammaln
 
             with np.errstate(divide="ignore"):
