@@ -119,6 +119,12 @@ def compute_vcov(spec: VcovSpec, *, model: str, bread: np.ndarray, scores: np.nd
     """
     ssc = spec.ssc
     K = dof_k(k, fe_levels, nested, spec.kind)
+    if n - K <= 0 and not (ssc == "stata" and model == "ppml") and ssc != "none":
+        import warnings
+
+        warnings.warn(f"no residual degrees of freedom (n={n}, K={K}): standard errors are undefined (NaN)",
+                      stacklevel=4)
+        return np.full_like(bread, np.nan), 0
     if spec.kind == "iid":
         if ssc == "fixest":
             adj = (n - 1) / (n - K)

@@ -174,13 +174,24 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
         if (keep & ~k2).any():
             dropped["singleton"] = int((keep & ~k2).sum())
         keep = k2
-    if model == "ppml" and "ir" in separation and keep.any() and (y[keep] == 0).any():
-        sub_codes = [factorize(c[keep])[0] for c in codes_all]
-        s = sep.iterative_rectifier(y[keep], X[keep], sub_codes, add_intercept=not codes_all)
-        if s.any():
+    if model == "ppml" and "ir" in separation:
+        # repeat on the remaining rows until nothing new is found (a certificate can appear
+        # only once the first separated rows are gone)
+        for _ in range(20):
+            if not keep.any() or not (y[keep] == 0).any():
+                break
+            sub_codes = [factorize(c[keep])[0] for c in codes_all]
+            s = sep.iterative_rectifier(y[keep], X[keep], sub_codes, add_intercept=not codes_all)
+            if not s.any():
+                break
             idx = np.flatnonzero(keep)[s]
             keep[idx] = False
-            dropped["separated"] = int(s.sum())
+            dropped["separated"] = dropped.get("separated", 0) + int(s.sum())
+            if codes_all and "fe" in separation:
+                k2 = sep.drop_all_zero_groups(y, codes_all, keep)
+                if (keep & ~k2).any():
+                    dropped["fe_all_zero"] = dropped.get("fe_all_zero", 0) + int((keep & ~k2).sum())
+                keep = k2
             if drop_singletons and codes_all:
                 k2 = sep.drop_singletons(codes_all, keep)
                 if (keep & ~k2).any():
@@ -361,7 +372,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         mu_new = np.exp(eta_new)
         dev = 2.0 * (ylogy - float(np.dot(wy, eta_new)) + float(mu_new.sum() if w is None else np.dot(w, mu_new)) - sum_wy)
         halvings = 0
-        while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-12) + 1e-12) and halvings < 20 and np.isfinite(dev_old):
+        while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-10) + 1e-10) and halvings < 20 and np.isfinite(dev_old):
             eta_new += eta
             eta_new *= 0.5
             mu_new = np.exp(eta_new)
@@ -370,7 +381,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         crit = abs(dev - dev_old) / (0.1 + abs(dev)) if np.isfinite(dev_old) else np.inf
         eta, mu, dev_old = eta_new, mu_new, dev
         del eta_new, mu_new
-        if crit <= tol and inner <= fixef_tol and halvings == 0:
+        if crit <= tol and inner <= fixef_tol:
             resid = zt - Xt @ beta if k else zt.copy()
             eta_lin = eta if off is None else eta - off
             return _finish("ppml", d, Xt, beta[keep_cols], keep_cols, eta_lin, mu, spec, resid, ww, it, dev, tol)
