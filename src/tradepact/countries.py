@@ -44,8 +44,11 @@ SPECIAL_AREAS: dict[str, str] = {
 
 @lru_cache(maxsize=1)
 def _coco():
+    import logging
+
     import country_converter as coco
 
+    logging.getLogger("country_converter").setLevel(logging.CRITICAL)  # we raise our own errors
     return coco.CountryConverter()
 
 

@@ -20,7 +20,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Subcommand modules register themselves on `app` when imported.
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    """tradepact: trade-policy analysis from the command line."""
+    if version:
+        from tradepact import __version__
+
+        typer.echo(f"tradepact {__version__}")
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+# Subcommand modules register themselves on `app` when imported (one line per area).
+from tradepact.cli import korus as _korus  # noqa: E402,F401
+from tradepact.cli import ledger as _ledger  # noqa: E402,F401
+from tradepact.cli import agreements as _agreements  # noqa: E402,F401
 from tradepact.cli import estimate as _estimate  # noqa: E402,F401
 
 
@@ -37,13 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except typer.Abort:
         return 1
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except typer.TyperException as exc:  # usage errors (bad option, missing argument)
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        return int(getattr(exc, "exit_code", 2))
     return 0
 
 

@@ -1,0 +1,36 @@
+"""`tradepact korus`: the main job — the KORUS report on built-in data, with a terminal summary."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from tradepact.cli import app
+from tradepact.cli.output import rich_table
+
+
+@app.command("korus")
+def korus_cmd(
+    out: Path = typer.Option(Path("korus-report"), "--out", help="Directory for the HTML report"),
+) -> None:
+    """Check the KORUS debate's claims and write the self-contained HTML report (opens offline)."""
+    from tradepact.report.korus import KORUS_SECTIONS, korus_report, korus_sections
+
+    console = Console()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as bar:
+        task = bar.add_task("building report", total=len(KORUS_SECTIONS))
+        sections = korus_sections(lambda name: bar.update(task, description=f"section: {name}", advance=1))
+    report = korus_report(sections)
+    path = report.write(out)
+
+    lines = [f"[bold]{s.title}[/]: {s.summary}" for s in sections if s.summary]
+    console.print(Panel("\n".join(lines), title="KORUS — summary", expand=False))
+    claims = next((s for s in sections if s.id == "claims"), None)
+    if claims is not None:
+        table = next(b for b in claims.blocks if getattr(b, "name", "") == "claims")
+        shown = table.frame[["claim", "evidence", "verdict", "confirmed"]]
+        console.print(rich_table(shown, title="Claims checked", flag_column="confirmed", flag_text="⚠"))
+    console.print(f"Report written to [bold]{path}[/] (self-contained HTML; open it in a browser).")

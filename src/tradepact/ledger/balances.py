@@ -1,0 +1,192 @@
+"""Bilateral balances: goods, services and total, per year, from one country's point of view.
+
+All money in USD millions. ``bilateral(a, b)`` gives ``a``'s exports to ``b``, imports from
+``b`` and balances. Figures come from the ledger store when it holds goods trade for the
+pair, otherwise from tradepact's built-in facts (US–Korea: Census goods, BEA services).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradepact.errors import ConfigError
+
+COLUMNS = ["year", "goods_exports", "goods_imports", "goods_balance", "services_exports",
+           "services_imports", "services_balance", "total_balance", "confirmed", "goods_confirmed",
+           "services_confirmed", "source"]
+
+#: Built-in series used for the official view of a pair (reporter, partner) -> (goods, services).
+_BUILTIN_SERIES = {("USA", "KOR"): ("US_CENSUS", "US_BEA")}
+
+
+def _preferred(frame: pd.DataFrame, series: str) -> pd.DataFrame:
+    """One row per year: the preferred row of ``series``."""
+    rows = frame[(frame["series"] == series) & frame["preferred"]]
+    return rows.drop_duplicates("year", keep="first").set_index("year")
+
+
+def builtin_bilateral(a: str, b: str) -> pd.DataFrame | None:
+    """The pair's official balances from built-in facts, or None if none are built in.
+
+    Returns :data:`COLUMNS`, one row per year. ``goods_confirmed``/``services_confirmed`` are
+    False when that year's goods/services figure is unconfirmed in its source; ``confirmed``
+    is their conjunction. A year's services figures are NaN where no
+    official figure exists; ``total_balance`` is then NaN as well.
+    """
+    key = (a, b) if (a, b) in _BUILTIN_SERIES else (b, a) if (b, a) in _BUILTIN_SERIES else None
+    if key is None:
+        return None
+    from tradepact.data import korus
+
+    facts = korus()
+    goods_series, services_series = _BUILTIN_SERIES[key]
+    g = _preferred(facts.goods, goods_series)
+    s = _preferred(facts.services, services_series)
+    years = g.index.union(s.index)
+    out = pd.DataFrame(index=pd.Index(years, name="year"))
+    out["goods_exports"] = g["exports"]
+    out["goods_imports"] = g["imports"]
+    out["goods_balance"] = g["balance"]
+    out["services_exports"] = s["exports"]
+    out["services_imports"] = s["imports"]
+    out["services_balance"] = s["balance"]
+    if key != (a, b):  # turn round to a's point of view
+        out = out.rename(columns={"goods_exports": "goods_imports", "goods_imports": "goods_exports",
+                                  "services_exports": "services_imports", "services_imports": "services_exports"})
+        out["goods_balance"] = -out["goods_balance"]
+        out["services_balance"] = -out["services_balance"]
+    out["total_balance"] = out["goods_balance"] + out["services_balance"]
+    out["goods_confirmed"] = g["confirmed"].reindex(years).astype("boolean").fillna(True).astype(bool)
+    out["services_confirmed"] = s["confirmed"].reindex(years).astype("boolean").fillna(True).astype(bool)
+    out["confirmed"] = out["goods_confirmed"] & out["services_confirmed"]
+    src_g = g["source"].reindex(years).fillna("")
+    src_s = s["source"].reindex(years).fillna("")
+    out["source"] = [
+        " | ".join(x for x in (f"goods: {sg}" if sg else "", f"services: {ss}" if ss else "") if x)
+        for sg, ss in zip(src_g, src_s)
+    ]
+    return out.reset_index()[COLUMNS]
+
+
+def _store_has_default() -> bool:
+    return bool(os.environ.get("TRADEPACT_STORE"))
+
+
+def store_bilateral(a: str, b: str, store) -> pd.DataFrame | None:
+    """The pair's balances from a ledger store (goods, and services where imported), or None."""
+    from tradepact.ledger.store import LedgerStore
+
+    st = store if isinstance(store, LedgerStore) else LedgerStore.open(store)
+    if not st.has_goods(a, b):
+        return None
+    g = st.goods_bilateral(a, b).set_index("year")
+    s = st.services_bilateral(a, b).set_index("year")
+    years = g.index.union(s.index)
+    out = pd.DataFrame(index=pd.Index(years, name="year"))
+    out["goods_exports"] = g["exports"]
+    out["goods_imports"] = g["imports"]
+    out["goods_balance"] = out["goods_exports"] - out["goods_imports"]
+    out["services_exports"] = s["exports"] if len(s) else np.nan
+    out["services_imports"] = s["imports"] if len(s) else np.nan
+    out["services_balance"] = out["services_exports"] - out["services_imports"]
+    out["total_balance"] = out["goods_balance"] + out["services_balance"]
+    out["confirmed"] = out["goods_confirmed"] = out["services_confirmed"] = True
+    out["source"] = f"ledger store {st.path}"
+    return out.reset_index()[COLUMNS]
+
+
+def bilateral(a: str, b: str, start: int | None = None, end: int | None = None,
+              store: str | Path | object | None = None) -> pd.DataFrame:
+    """Per-year goods/services/total balances of ``a`` with ``b`` (USD millions, a's view).
+
+    Uses the ledger ``store`` (a path or LedgerStore; default: ``TRADEPACT_STORE`` if set)
+    when it holds goods trade for the pair, else the built-in facts. Raises ConfigError when
+    neither has the pair, saying what to import. Columns: :data:`COLUMNS`.
+    """
+    from tradepact import countries
+
+    a_, b_ = countries.normalize(a), countries.normalize(b)
+    for given, code in ((a, a_), (b, b_)):
+        if code is None:
+            raise ConfigError(f"unknown country {given!r}: expected an ISO3 code such as USA or KOR")
+    frame = None
+    if store is not None or _store_has_default():
+        frame = store_bilateral(a_, b_, store)
+    if frame is None:
+        frame = builtin_bilateral(a_, b_)
+    if frame is None:
+        raise ConfigError(
+            f"no trade data for {a_}–{b_}: the built-in facts cover USA–KOR only; import data first, "
+            f"e.g. `tradepact data import baci BACI_HS17_Y2022_V202401.csv --store DIR`")
+    if start is not None:
+        frame = frame[frame["year"] >= start]
+    if end is not None:
+        frame = frame[frame["year"] <= end]
+    if frame.empty:
+        raise ConfigError(f"no {a_}–{b_} data between {start} and {end}")
+    return frame.reset_index(drop=True)
+
+
+def first_year_after(since: dt.date) -> int:
+    """First calendar year counted as 'after' an agreement entering into force on ``since``.
+
+    A year counts as after when the agreement was in force for most of it (from 1 July or earlier).
+    """
+    return since.year if since <= dt.date(since.year, 7, 1) else since.year + 1
+
+
+def _cagr(years: pd.Series, values: pd.Series) -> float:
+    ok = values.notna() & (values > 0)
+    if ok.sum() < 2:
+        return float("nan")
+    y, v = years[ok], values[ok]
+    span = int(y.iloc[-1] - y.iloc[0])
+    return float((v.iloc[-1] / v.iloc[0]) ** (1.0 / span) - 1.0) if span > 0 else float("nan")
+
+
+def before_after(frame: pd.DataFrame, since: dt.date) -> pd.DataFrame:
+    """Averages and growth before vs after an agreement's entry into force.
+
+    Input: a :func:`bilateral` frame. Output: one row per measure (goods exports, goods imports,
+    goods balance, services balance, total balance) with ``before_avg``, ``after_avg`` (USD
+    millions, mean over years with data), ``change`` (after − before), ``before_growth`` and
+    ``after_growth`` (compound annual growth of the level, fraction; NaN for balances),
+    the year ranges used, and ``confirmed`` (all figures used for that measure confirmed).
+    """
+    cut = first_year_after(since)
+    before, after = frame[frame["year"] < cut], frame[frame["year"] >= cut]
+    rows = []
+    measures = [("goods_exports", True, "goods_confirmed"), ("goods_imports", True, "goods_confirmed"),
+                ("goods_balance", False, "goods_confirmed"), ("services_balance", False, "services_confirmed"),
+                ("total_balance", False, "confirmed")]
+    for col, is_level, flag in measures:
+        b_ok, a_ok = before[before[col].notna()], after[after[col].notna()]
+        rows.append({
+            "measure": col,
+            "before_years": f"{int(b_ok.year.min())}–{int(b_ok.year.max())}" if len(b_ok) else "",
+            "before_avg": float(b_ok[col].mean()) if len(b_ok) else float("nan"),
+            "after_years": f"{int(a_ok.year.min())}–{int(a_ok.year.max())}" if len(a_ok) else "",
+            "after_avg": float(a_ok[col].mean()) if len(a_ok) else float("nan"),
+            "before_growth": _cagr(b_ok.year, b_ok[col]) if is_level else float("nan"),
+            "after_growth": _cagr(a_ok.year, a_ok[col]) if is_level else float("nan"),
+            "confirmed": bool(b_ok[flag].all() and a_ok[flag].all()),
+        })
+    out = pd.DataFrame(rows)
+    out["change"] = out["after_avg"] - out["before_avg"]
+    return out[["measure", "before_years", "before_avg", "after_years", "after_avg", "change",
+                "before_growth", "after_growth", "confirmed"]]
+
+
+def distinct_sources(sources) -> list[str]:
+    """The distinct documents named in a column of 'goods: A | B | services: C' strings."""
+    seen: dict[str, None] = {}
+    for text in sources:
+        for part in str(text).split(" | "):
+            part = part.split(": ", 1)[1] if part.startswith(("goods: ", "services: ")) else part
+            if part:
+                seen.setdefault(part.strip(), None)
+    return list(seen)
