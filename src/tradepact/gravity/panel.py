@@ -137,7 +137,8 @@ def build_panel(trade: pd.DataFrame, gravity: pd.DataFrame | None = None, *, val
     Parameters
     ----------
     trade : frame with ``exporter, importer, year`` and a value column (``value`` in the ledger
-        layout, or ``trade``); extra keys such as ``product`` are summed over.
+        layout, or ``trade``). Several rows per flow (e.g. per ``product``) are summed and other
+        columns dropped; with one row per flow the other columns are kept.
     gravity : covariates keyed by ``exporter, importer, year`` (e.g. from the loaders); left-joined.
     years / interval : keep only these years, or every ``interval``-th year from the first
         (e.g. ``interval=4`` on 1986–2006 gives 1986, 1990, …, 2006). Lags/leads are computed
@@ -162,13 +163,16 @@ def build_panel(trade: pd.DataFrame, gravity: pd.DataFrame | None = None, *, val
         raise DataFormatError(field=value, expected="the trade value column ('value' or 'trade')",
                               got=f"columns {list(trade.columns)}")
     keys = ["exporter", "importer", "year"]
-    t = trade[keys + [value]].copy()
-    if t.duplicated(keys).any():
-        t = t.groupby(keys, as_index=False, sort=False)[value].sum(min_count=1)
+    if trade.duplicated(keys).any():  # product-level rows: sum the value, drop the product keys
+        t = trade[keys + [value]].groupby(keys, as_index=False, sort=False)[value].sum(min_count=1)
+    else:  # already one row per flow: keep its other columns (e.g. covariates)
+        t = trade.drop(columns=[c for c in ("product", "hs_rev") if c in trade.columns]).copy()
+        if value != "trade" and "trade" in t.columns:
+            t = t.drop(columns="trade")
     t = t.rename(columns={value: "trade"})
     t["year"] = t["year"].astype(int)
     if gravity is not None:
-        g = gravity.drop(columns=[c for c in ("trade",) if c in gravity.columns])
+        g = gravity.drop(columns=[c for c in gravity.columns if c == "trade" or (c in t.columns and c not in keys)])
         t = t.merge(g, on=keys, how="left", validate="one_to_one")
     if not keep_domestic:
         t = t[t["exporter"] != t["importer"]]
