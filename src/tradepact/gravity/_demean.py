@@ -112,9 +112,108 @@ try:  # optional accelerator; results are identical up to rounding
                 d[i, j] = g[i, j] + beta[j] * d[i, j]
         return ggn, dAd
 
+    @_nb.njit(cache=True, nogil=True)
+    def _sweep_col(v, out, codes, offsets, inv_wsum, w, seq, sums):  # pragma: no cover - compiled
+        """Symmetric sweep of one contiguous column (same arithmetic as _sweep_nb)."""
+        n = v.shape[0]
+        g0 = seq[0]
+        for c in range(offsets[g0], offsets[g0 + 1]):
+            sums[c] = 0.0
+        for i in range(n):
+            x = v[i]
+            out[i] = x
+            sums[offsets[g0] + codes[g0, i]] += w[i] * x
+        ns = seq.shape[0]
+        for s in range(ns):
+            g = seq[s]
+            og = offsets[g]
+            for c in range(og, offsets[g + 1]):
+                sums[c] *= inv_wsum[c]
+            if s + 1 < ns:
+                h = seq[s + 1]
+                oh = offsets[h]
+                for c in range(oh, offsets[h + 1]):
+                    sums[c] = 0.0
+                for i in range(n):
+                    x = out[i] - sums[og + codes[g, i]]
+                    out[i] = x
+                    sums[oh + codes[h, i]] += w[i] * x
+            else:
+                for i in range(n):
+                    out[i] -= sums[og + codes[g, i]]
+
+    @_nb.njit(cache=True, parallel=True)
+    def _sweep_cols_nb(VT, outT, codes, offsets, inv_wsum, w, seq, sumsT):  # pragma: no cover - compiled
+        """T applied to each row of VT (k, n) in parallel over the k columns."""
+        for j in _nb.prange(VT.shape[0]):
+            _sweep_col(VT[j], outT[j], codes, offsets, inv_wsum, w, seq, sumsT[j])
+
+    @_nb.njit(cache=True, parallel=True)
+    def _cg_step_cols_nb(eT, gT, dT, TdT, w, gg, active):  # pragma: no cover - compiled
+        """One CG step per column (k, n layout), columns in parallel; returns (gg_new, dAd)."""
+        k, n = eT.shape
+        ggn = np.zeros(k)
+        dAd = np.zeros(k)
+        for j in _nb.prange(k):
+            e, g, d, Td = eT[j], gT[j], dT[j], TdT[j]
+            s = 0.0
+            for i in range(n):
+                s += w[i] * d[i] * (d[i] - Td[i])
+            dAd[j] = s
+            a = gg[j] / s if (active[j] and s > 0) else 0.0
+            s2 = 0.0
+            for i in range(n):
+                e[i] -= a * d[i]
+                gi = g[i] - a * (d[i] - Td[i])
+                g[i] = gi
+                s2 += w[i] * gi * gi
+            ggn[j] = s2
+            b = s2 / gg[j] if (active[j] and gg[j] > 0) else 0.0
+            for i in range(n):
+                d[i] = g[i] + b * d[i]
+        return ggn, dAd
+
+    @_nb.njit(cache=True, nogil=True)
+    def irls_working(y, mu, eta, off, w, z, ww):  # pragma: no cover - compiled
+        """z = eta - off + y/mu - 1 and ww = w·mu (w, off may be empty = 1, 0)."""
+        n = y.shape[0]
+        has_w = w.shape[0] == n
+        has_o = off.shape[0] == n
+        for i in range(n):
+            zi = eta[i] + y[i] / mu[i] - 1.0
+            if has_o:
+                zi -= off[i]
+            z[i] = zi
+            ww[i] = mu[i] * w[i] if has_w else mu[i]
+
+    @_nb.njit(cache=True, nogil=True)
+    def irls_update(z, zt, Xt, beta, off, wy, w, eta_new, mu_new):  # pragma: no cover - compiled
+        """eta_new = z − zt + Xt β (+ off); mu_new = exp(eta_new); returns (Σ wy·eta_new, Σ w·mu_new)."""
+        n, k = Xt.shape
+        has_w = w.shape[0] == n
+        has_o = off.shape[0] == n
+        s1 = 0.0
+        s2 = 0.0
+        for i in range(n):
+            e = z[i] - zt[i]
+            for j in range(k):
+                e += Xt[i, j] * beta[j]
+            if has_o:
+                e += off[i]
+            eta_new[i] = e
+            m = np.exp(e)
+            mu_new[i] = m
+            s1 += wy[i] * e
+            s2 += m * w[i] if has_w else m
+        return s1, s2
+
     HAVE_NUMBA = True
 except Exception:  # pragma: no cover - numba missing
     HAVE_NUMBA = False
+
+
+#: below this many rows the single-threaded kernels are used (thread start-up costs more)
+PARALLEL_MIN_ROWS = 100_000
 
 
 def factorize(values) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +299,9 @@ class Demeaner:
             self._project_out(e, 0)
             return e, Y - e, 1
         if self.use_numba:
-            return self._demean_nb(Y, p0, tol, maxiter, overwrite_p0)
+            if Y.shape[1] >= 2 and Y.shape[0] >= PARALLEL_MIN_ROWS:
+                return self._demean_nb(Y, p0, tol, maxiter, overwrite_p0)
+            return self._demean_nb_serial(Y, p0, tol, maxiter, overwrite_p0)
         e = Y.copy() if p0 is None else Y - p0
         scale = np.sqrt(np.maximum(self._wdot(Y, Y), 1e-300))
         g = e - self.sweep(e)
@@ -233,7 +334,38 @@ class Demeaner:
         return e, Y - e, it
 
     def _demean_nb(self, Y, p0, tol, maxiter, overwrite_p0=False):
-        """The same CG iteration with fused numba kernels (few passes over memory, no temporaries)."""
+        """The same CG iteration with fused numba kernels in column-major layout, columns in
+        parallel (few passes over memory, no temporaries)."""
+        n, k = Y.shape
+        eT = np.array(Y.T, order="C") if p0 is None else np.array((Y - p0).T, order="C")
+        sums = np.empty((k, int(self._offsets[-1])))
+        TdT = np.empty_like(eT)
+        _sweep_cols_nb(eT, TdT, self._codes2d, self._offsets, self._inv_all, self.w, self._seq, sums)
+        gT = eT - TdT
+        dT = gT.copy()
+        w = self.w
+        scale = np.sqrt(np.maximum(np.einsum("ij,ij->j", Y * w[:, None], Y), 1e-300))
+        gg = (gT * gT) @ w
+        active = np.sqrt(gg) > tol * scale
+        it = 0
+        while active.any():
+            if it >= maxiter:
+                raise NotConvergedError(
+                    f"fixed-effect demeaning did not converge in {maxiter} iterations "
+                    f"(max relative residual {np.max(np.sqrt(gg) / scale):.2e} > tol {tol:.1e})")
+            it += 1
+            _sweep_cols_nb(dT, TdT, self._codes2d, self._offsets, self._inv_all, w, self._seq, sums)
+            ggn, dAd = _cg_step_cols_nb(eT, gT, dT, TdT, w, gg, active)
+            gg = np.where(active, ggn, gg)
+            active = active & (np.sqrt(gg) > tol * scale) & (dAd > 0)
+        del TdT, gT, dT
+        e = eT.T  # (n, k) view, Fortran order
+        if overwrite_p0 and p0 is not None and p0.shape == Y.shape and p0.flags.writeable:
+            return e, np.subtract(Y, e, out=p0), it
+        return e, Y - e, it
+
+    def _demean_nb_serial(self, Y, p0, tol, maxiter, overwrite_p0=False):
+        """The same CG iteration with single-threaded fused kernels in row-major layout."""
         n, k = Y.shape
         e = Y.copy() if p0 is None else np.subtract(Y, p0)
         sums = np.empty((int(self._offsets[-1]), k))

@@ -269,12 +269,14 @@ def _nested(codes: list[np.ndarray], cluster_codes: list[np.ndarray]) -> list[bo
         G = int(c.max()) + 1
         flag = False
         for cc in cluster_codes:
-            lo = np.full(G, np.iinfo(np.int64).max)
-            hi = np.full(G, -1)
-            np.minimum.at(lo, c, cc)
-            np.maximum.at(hi, c, cc)
-            if (lo == hi).all():
+            if cc is c:
                 flag = True
+                break
+            first = np.empty(G, dtype=np.int64)
+            first[c] = cc  # any member's cluster per level; nested iff all members agree
+            if np.array_equal(first[c], cc):
+                flag = True
+                break
         out.append(flag)
     return out
 
@@ -342,13 +344,22 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     crit = np.inf
     keep_cols = list(range(k))
     checked = False
+    from tradepact.gravity import _demean as _dm
+
+    fused = _dm.HAVE_NUMBA
+    empty = np.zeros(0)
+    ww = np.empty(n)
     for it in range(1, maxiter + 1):
-        ww = mu if w is None else w * mu
-        np.divide(y, mu, out=z)
-        z -= 1.0
-        z += eta
-        if off is not None:
-            z -= off
+        if fused:
+            ww = np.empty(n)
+            _dm.irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, z, ww)
+        else:
+            ww = mu if w is None else w * mu
+            np.divide(y, mu, out=z)
+            z -= 1.0
+            z += eta
+            if off is not None:
+                z -= off
         dm.set_weights(ww)
         inner = fixef_tol if crit < 10 * tol else max(min(1e-4, 1e-3 * crit), fixef_tol)
         Mt, p, _ = dm.demean(M, p0=p, tol=inner, overwrite_p0=True)
@@ -364,13 +375,20 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
             b = Xk.T @ (zt * ww)
             beta[keep_cols] = np.linalg.solve(A, b)
         # new linear predictor: z - (zt - Xt β) (+ offset)
-        eta_new = Xt @ beta if k else np.zeros(n)
-        eta_new += z
-        eta_new -= zt
-        if off is not None:
-            eta_new += off
-        mu_new = np.exp(eta_new)
-        dev = 2.0 * (ylogy - float(np.dot(wy, eta_new)) + float(mu_new.sum() if w is None else np.dot(w, mu_new)) - sum_wy)
+        if fused:
+            eta_new, mu_new = np.empty(n), np.empty(n)
+            s1, s2 = _dm.irls_update(z, np.ascontiguousarray(zt), np.ascontiguousarray(Xt), beta,
+                                     empty if off is None else off, wy, empty if w is None else w, eta_new, mu_new)
+            dev = 2.0 * (ylogy - s1 + s2 - sum_wy)
+        else:
+            eta_new = Xt @ beta if k else np.zeros(n)
+            eta_new += z
+            eta_new -= zt
+            if off is not None:
+                eta_new += off
+            mu_new = np.exp(eta_new)
+            dev = 2.0 * (ylogy - float(np.dot(wy, eta_new)) + float(mu_new.sum() if w is None else np.dot(w, mu_new))
+                         - sum_wy)
         halvings = 0
         while (not np.isfinite(dev) or dev > dev_old * (1 + 1e-10) + 1e-10) and halvings < 20 and np.isfinite(dev_old):
             eta_new += eta
