@@ -207,6 +207,60 @@ try:  # optional accelerator; results are identical up to rounding
             s2 += m * w[i] if has_w else m
         return s1, s2
 
+    @_nb.njit(cache=True, parallel=True)
+    def _cg_prepare(Y, pT, eT, w, scale):  # pragma: no cover - compiled
+        """eT = (Y − pT.T).T and the weighted column norms of Y, columns in parallel."""
+        n, k = Y.shape
+        for j in _nb.prange(k):
+            s = 0.0
+            for i in range(n):
+                y = Y[i, j]
+                eT[j, i] = y - pT[j, i]
+                s += w[i] * y * y
+            scale[j] = s
+
+    @_nb.njit(cache=True, parallel=True)
+    def _cg_init(eT, TdT, gT, dT, w, gg):  # pragma: no cover - compiled
+        """g = e − T e, d = g, gg = Σ w g² per column."""
+        k, n = eT.shape
+        for j in _nb.prange(k):
+            s = 0.0
+            for i in range(n):
+                g = eT[j, i] - TdT[j, i]
+                gT[j, i] = g
+                dT[j, i] = g
+                s += w[i] * g * g
+            gg[j] = s
+
+    @_nb.njit(cache=True, parallel=True)
+    def _cg_finish(Y, eT, pT):  # pragma: no cover - compiled
+        """pT = (Y − eT.T).T (the fixed-effect component), columns in parallel."""
+        n, k = Y.shape
+        for j in _nb.prange(k):
+            for i in range(n):
+                pT[j, i] = Y[i, j] - eT[j, i]
+
+    @_nb.njit(cache=True, nogil=True)
+    def irls_update_T(z, zt, XtT, beta, off, wy, w, eta_new, mu_new):  # pragma: no cover - compiled
+        """irls_update with the demeaned regressors in (k, n) layout."""
+        k, n = XtT.shape
+        has_w = w.shape[0] == n
+        has_o = off.shape[0] == n
+        s1 = 0.0
+        s2 = 0.0
+        for i in range(n):
+            e = z[i] - zt[i]
+            for j in range(k):
+                e += XtT[j, i] * beta[j]
+            if has_o:
+                e += off[i]
+            eta_new[i] = e
+            m = np.exp(e)
+            mu_new[i] = m
+            s1 += wy[i] * e
+            s2 += m * w[i] if has_w else m
+        return s1, s2
+
     HAVE_NUMBA = True
 except Exception:  # pragma: no cover - numba missing
     HAVE_NUMBA = False
@@ -334,18 +388,29 @@ class Demeaner:
         return e, Y - e, it
 
     def _demean_nb(self, Y, p0, tol, maxiter, overwrite_p0=False):
-        """The same CG iteration with fused numba kernels in column-major layout, columns in
-        parallel (few passes over memory, no temporaries)."""
+        """The same CG iteration with fused numba kernels in column-major (k, n) layout,
+        columns in parallel. Returns ``e`` and ``p`` as Fortran-ordered (n, k) views whose
+        ``.T`` is C-contiguous; passing that ``p`` back as ``p0`` costs no copy."""
         n, k = Y.shape
-        eT = np.array(Y.T, order="C") if p0 is None else np.array((Y - p0).T, order="C")
+        Y = np.ascontiguousarray(Y)
+        w = self.w
+        if p0 is None:
+            pT = np.zeros((k, n))
+        elif p0.T.flags.c_contiguous and p0.T.flags.writeable and overwrite_p0:
+            pT = p0.T
+        else:
+            pT = np.ascontiguousarray(p0.T)
+        eT = np.empty((k, n))
+        scale = np.empty(k)
+        _cg_prepare(Y, pT, eT, w, scale)
+        scale = np.sqrt(np.maximum(scale, 1e-300))
         sums = np.empty((k, int(self._offsets[-1])))
         TdT = np.empty_like(eT)
-        _sweep_cols_nb(eT, TdT, self._codes2d, self._offsets, self._inv_all, self.w, self._seq, sums)
-        gT = eT - TdT
-        dT = gT.copy()
-        w = self.w
-        scale = np.sqrt(np.maximum(np.einsum("ij,ij->j", Y * w[:, None], Y), 1e-300))
-        gg = (gT * gT) @ w
+        _sweep_cols_nb(eT, TdT, self._codes2d, self._offsets, self._inv_all, w, self._seq, sums)
+        gT = np.empty_like(eT)
+        dT = np.empty_like(eT)
+        gg = np.empty(k)
+        _cg_init(eT, TdT, gT, dT, w, gg)
         active = np.sqrt(gg) > tol * scale
         it = 0
         while active.any():
@@ -359,10 +424,8 @@ class Demeaner:
             gg = np.where(active, ggn, gg)
             active = active & (np.sqrt(gg) > tol * scale) & (dAd > 0)
         del TdT, gT, dT
-        e = eT.T  # (n, k) view, Fortran order
-        if overwrite_p0 and p0 is not None and p0.shape == Y.shape and p0.flags.writeable:
-            return e, np.subtract(Y, e, out=p0), it
-        return e, Y - e, it
+        _cg_finish(Y, eT, pT)
+        return eT.T, pT.T, it
 
     def _demean_nb_serial(self, Y, p0, tol, maxiter, overwrite_p0=False):
         """The same CG iteration with single-threaded fused kernels in row-major layout."""

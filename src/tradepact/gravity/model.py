@@ -180,7 +180,7 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
         for _ in range(20):
             if not keep.any() or not (y[keep] == 0).any():
                 break
-            sub_codes = [factorize(c[keep])[0] for c in codes_all]
+            sub_codes = codes_all if keep.all() else [factorize(c[keep])[0] for c in codes_all]
             s = sep.iterative_rectifier(y[keep], X[keep], sub_codes, add_intercept=not codes_all)
             if not s.any():
                 break
@@ -203,7 +203,10 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
                               ", ".join(f"{k}={v}" for k, v in dropped.items()))
     fe_codes, fe_levels = [], []
     for (c, lev, _), ca in zip(fe, codes_all):
-        sub, u = factorize(ca if keep.all() else ca[keep])
+        if keep.all():  # codes from pd.factorize are already dense 0..G-1
+            sub, u = ca, np.arange(len(lev))
+        else:
+            sub, u = factorize(ca[keep])
         fe_codes.append(sub.astype(np.int32))
         fe_levels.append(lev[u])
     xnames = list(f.regressors)
@@ -217,7 +220,7 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
     yk = y if all_kept else y[keep]
     clus = []
     for c in clus_raw:  # share arrays with identical FE codes (e.g. pair FE / pair clusters)
-        cc = factorize(c if all_kept else c[keep])[0].astype(np.int32)
+        cc = (c if all_kept else factorize(c[keep])[0]).astype(np.int32)
         same = next((fc for fc in fe_codes if fc.shape == cc.shape and np.array_equal(fc, cc)), None)
         clus.append(same if same is not None else cc)
     return Design(f, yk, Xk, xnames, fe_codes, fe_levels, list(f.fixed_effects),
@@ -363,25 +366,26 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         dm.set_weights(ww)
         inner = fixef_tol if crit < 10 * tol else max(min(1e-4, 1e-3 * crit), fixef_tol)
         Mt, p, _ = dm.demean(M, p0=p, tol=inner, overwrite_p0=True)
-        zt, Xt = Mt[:, 0], Mt[:, 1:]
+        MtT = Mt.T  # (k+1, n); C-contiguous on the parallel path
+        zt, XtT = MtT[0], MtT[1:]
         if not checked:
-            keep_cols = _drop_collinear(Xt, X, ww, d.xnames)
+            keep_cols = _drop_collinear(XtT.T, X, ww, d.xnames)
             _warn_omitted(d, keep_cols)
             checked = True
         beta = np.zeros(k)
         if keep_cols:
-            Xk = Xt[:, keep_cols]
-            A = Xk.T @ (Xk * ww[:, None])
-            b = Xk.T @ (zt * ww)
+            XkT = XtT[keep_cols]
+            A = (XkT * ww) @ XkT.T
+            b = XkT @ (zt * ww)
             beta[keep_cols] = np.linalg.solve(A, b)
         # new linear predictor: z - (zt - Xt β) (+ offset)
         if fused:
             eta_new, mu_new = np.empty(n), np.empty(n)
-            s1, s2 = _dm.irls_update(z, np.ascontiguousarray(zt), np.ascontiguousarray(Xt), beta,
-                                     empty if off is None else off, wy, empty if w is None else w, eta_new, mu_new)
+            s1, s2 = _dm.irls_update_T(z, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
+                                       empty if off is None else off, wy, empty if w is None else w, eta_new, mu_new)
             dev = 2.0 * (ylogy - s1 + s2 - sum_wy)
         else:
-            eta_new = Xt @ beta if k else np.zeros(n)
+            eta_new = beta @ XtT if k else np.zeros(n)
             eta_new += z
             eta_new -= zt
             if off is not None:
@@ -400,10 +404,11 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         eta, mu, dev_old = eta_new, mu_new, dev
         del eta_new, mu_new
         if crit <= tol and inner <= fixef_tol:
+            Xt = XtT.T
             resid = zt - Xt @ beta if k else zt.copy()
             eta_lin = eta if off is None else eta - off
             return _finish("ppml", d, Xt, beta[keep_cols], keep_cols, eta_lin, mu, spec, resid, ww, it, dev, tol)
-        del Mt, zt, Xt
+        del Mt, MtT, zt, XtT
         if not np.isfinite(dev):
             break
     raise NotConvergedError(

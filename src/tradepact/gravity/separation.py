@@ -90,10 +90,17 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
         cols.append(np.ones((n, 1)))
     Xd = np.hstack(cols) if cols else np.zeros((n, 0))
     w = np.where(zero, 1.0, positive_weight)
+    u = zero.astype(np.float64)
     dm = Demeaner(codes) if codes else None
+    first = None
     if dm is not None:
         dm.set_weights(w)
-        Xt, _, _ = dm.demean(Xd, tol=1e-11) if Xd.shape[1] else (Xd, None, 0)
+        if Xd.shape[1]:  # demean the regressors and the first u together (one pass of the solver)
+            both, pb, _ = dm.demean(np.column_stack([Xd, u]), tol=1e-11)
+            Xt = np.ascontiguousarray(both[:, :-1])
+            first = (np.ascontiguousarray(both[:, -1]), np.ascontiguousarray(pb[:, -1]))
+        else:
+            Xt = Xd
     else:
         Xt = Xd
     sw = np.sqrt(w)
@@ -102,12 +109,15 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
         q, r, piv = _qr(Xt * sw[:, None])
     else:
         q = np.zeros((n, 0))
-    u = zero.astype(np.float64)
     p_prev = None
     last = None
     for _ in range(maxiter):
         # weighted LS fit of u on [X, D]: demean u, project on demeaned X
-        if dm is not None:
+        if first is not None:
+            ut, fe_part = first
+            p_prev = fe_part[:, None].copy()
+            first = None
+        elif dm is not None:
             ut, p_prev, _ = dm.demean(u[:, None], p0=p_prev, tol=1e-11)
             ut = ut[:, 0]
             fe_part = p_prev[:, 0]
