@@ -193,7 +193,8 @@ def main(argv=None) -> None:
     for N, o, p in rows:
         t.add_row(str(N), f"{o['rows']:,}", f"{o['time_s']:.2f}", f"{p['time_s']:.2f}", f"{p['time_s'] / o['time_s']:.2f}",
                   f"{o['cpu_s']:.2f}/{p['cpu_s']:.2f}",
-                  f"{o['peak_mb']:.0f}", f"{p['peak_mb']:.0f}", f"{o['peak_mb'] / max(p['peak_mb'], 1e-9):.2f}",
+                  f"{o['peak_mb']:.0f}", f"{p['peak_mb']:.0f}",
+                  f"{o['peak_mb'] / p['peak_mb']:.2f}" if p["peak_mb"] >= 5 else "— (< 5 MB)",
                   f"{o['estimate']:.8f} ({o['se']:.6f})", f"{p['estimate']:.8f} ({p['se']:.6f})",
                   f"{abs(o['estimate'] - p['estimate']) / abs(p['estimate']):.1e}")
     Console(width=250).print(t)
