@@ -125,3 +125,17 @@ def test_lincom_delta_method(agtpa):
     assert se == pytest.approx(np.sqrt(V.sum()), rel=1e-12)
     est2, se2 = res.lincom({"rta_lag8": 2})
     assert est2 == pytest.approx(2 * res.params["rta_lag8"]) and se2 == pytest.approx(2 * res.bse["rta_lag8"])
+
+
+def test_singletons_dropped_like_pyfixest():
+    df = _synthetic(n_c=10, T=3, seed=5)
+    df = df.sample(frac=0.6, random_state=1).reset_index(drop=True)  # unbalanced: creates singletons
+    df["yr"] = df["t"]
+    fml = "y ~ x + rta | pair + exp_year"
+    ours = ppml(df, fml, vcov="hetero", drop_singletons=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        peer = pf.fepois(fml, data=df, vcov="hetero", fixef_rm="singleton")
+    assert ours.dropped.get("singleton", 0) > 0
+    assert ours.nobs == peer._N
+    np.testing.assert_allclose(ours.params.to_numpy(), peer.coef().to_numpy(), rtol=RTOL)
