@@ -53,3 +53,27 @@ def test_demean_matches_exact_least_squares(mode, monkeypatch):
     # warm start from the exact FE component converges immediately to the same answer
     e2, _, it2 = dm.demean(Y, p0=Y - ref, tol=1e-10)
     assert it2 <= 2 and np.allclose(e2, ref, atol=1e-8)
+
+
+def test_concurrent_fits_from_threads_agree(monkeypatch):
+    """Two Python threads fitting at once (as a web server may): same answers as one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    from tradepact.gravity import ppml
+
+    monkeypatch.setattr(D, "PARALLEL_MIN_ROWS", 1)
+    rng = np.random.default_rng(2)
+    n_c, T = 15, 5
+    e, i, t = np.meshgrid(np.arange(n_c), np.arange(n_c), np.arange(T), indexing="ij")
+    df = pd.DataFrame({"e": e.ravel(), "i": i.ravel(), "t": t.ravel()})
+    df["ey"], df["iy"] = df.e * 10 + df.t, df.i * 10 + df.t
+    df["pair"] = np.minimum(df.e, df.i) * 100 + np.maximum(df.e, df.i)
+    df["x"] = rng.normal(size=len(df))
+    df["y"] = rng.poisson(np.exp(0.3 * df.x + 0.1 * df.e))
+    fml = "y ~ x | ey + iy + pair"
+    ref = ppml(df, fml).params["x"]
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda _: ppml(df, fml).params["x"], range(8)))
+    np.testing.assert_allclose(got, ref, rtol=1e-10)

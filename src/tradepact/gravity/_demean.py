@@ -14,6 +14,8 @@ the same arithmetic in one pass over the rows.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from tradepact.errors import NotConvergedError
@@ -268,6 +270,7 @@ except Exception:  # pragma: no cover - numba missing
 
 #: below this many rows the single-threaded kernels are used (thread start-up costs more)
 PARALLEL_MIN_ROWS = 100_000
+_PARALLEL_LOCK = threading.Lock()
 
 
 def factorize(values) -> tuple[np.ndarray, np.ndarray]:
@@ -353,8 +356,13 @@ class Demeaner:
             self._project_out(e, 0)
             return e, Y - e, 1
         if self.use_numba:
-            if Y.shape[1] >= 2 and Y.shape[0] >= PARALLEL_MIN_ROWS:
-                return self._demean_nb(Y, p0, tol, maxiter, overwrite_p0)
+            # numba's default (workqueue) threading layer must not run parallel regions from two
+            # Python threads at once: take the lock, or use the single-threaded kernels if busy
+            if Y.shape[1] >= 2 and Y.shape[0] >= PARALLEL_MIN_ROWS and _PARALLEL_LOCK.acquire(blocking=False):
+                try:
+                    return self._demean_nb(Y, p0, tol, maxiter, overwrite_p0)
+                finally:
+                    _PARALLEL_LOCK.release()
             return self._demean_nb_serial(Y, p0, tol, maxiter, overwrite_p0)
         e = Y.copy() if p0 is None else Y - p0
         scale = np.sqrt(np.maximum(self._wdot(Y, Y), 1e-300))
