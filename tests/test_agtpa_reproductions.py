@@ -128,7 +128,7 @@ def test_pyfixest_oracle_on_reproductions(shared_data, rta, dist):
     df = common.load_applications(shared_data)
     rte = _load("rta_effects")
     _agree(rta["globalization"], _peer(df, rta["globalization"]["formula"]))
-    _agree(rta["intra"], _peer(df, rta["intra"]["formula"]))
+    _agree(rta["intra"], _peer(df, rta["intra"]["formula"], tight=True))
     intl = df[df["exporter"] != df["importer"]]
     _agree(rta["ols"], _peer(intl, rta["ols"]["formula"], poisson=False))
     _agree(dist["intra"], _peer(df, dist["intra"]["formula"], tight=True))
