@@ -20,7 +20,8 @@ deviance rises, the step is halved (up to 20 times). Hitting ``maxiter`` raises
 
 Sample: rows with a missing value in any used column are dropped (``missing``); for
 PPML, fixed-effect groups with only zeros (``fe_all_zero``) and rows separated by
-regressors (``separated``, iterative rectifier) are dropped; optionally singletons
+regressors (``separated``, iterative rectifier; on small problems — at most
+``LP_CHECK_MAX_CELLS`` design cells — confirmed by an exact linear programme) are dropped; optionally singletons
 (``singleton``). Regressors collinear with the fixed effects or with each other are
 omitted (left to right, as Stata does) with a warning.
 """
@@ -39,6 +40,9 @@ from tradepact.gravity.covariance import VcovSpec, compute_vcov, parse_vcov
 from tradepact.gravity.formula import Formula, parse_formula
 
 _DEFAULT = object()
+#: problems with at most this many design cells (rows × (regressors + FE levels)) also get the
+#: exact linear-programming separation check after the iterative rectifier
+LP_CHECK_MAX_CELLS = 2_000_000
 
 
 @dataclass
@@ -182,6 +186,11 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
                 break
             sub_codes = codes_all if keep.all() else [factorize(c[keep])[0] for c in codes_all]
             s = sep.iterative_rectifier(y[keep], X[keep], sub_codes, add_intercept=not codes_all)
+            n_keep = int(keep.sum())
+            if n_keep * (X.shape[1] + 1 + sum(int(c.max()) + 1 for c in sub_codes)) <= LP_CHECK_MAX_CELLS:
+                # small problem: confirm with the exact linear programme (it also catches the rare
+                # case where the rectifier's tolerance misfires, e.g. the ppmlhdfe suite's 07)
+                s = sep.linear_programming(y[keep], X[keep], sub_codes, add_intercept=not codes_all)
             if not s.any():
                 break
             idx = np.flatnonzero(keep)[s]

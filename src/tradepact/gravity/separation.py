@@ -154,3 +154,47 @@ def _qr(A: np.ndarray, rtol: float = 1e-9):
     d = np.abs(np.diag(r))
     rank = int((d > rtol * max(d.max(), 1e-300)).sum()) if d.size else 0
     return q[:, :rank], r[:rank], piv[:rank]
+
+
+def linear_programming(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndarray], add_intercept: bool,
+                       tol: float = 1e-7) -> np.ndarray:
+    """Exact separation check by linear programming (small problems only; dense design).
+
+    Maximises ``Σ z`` over the zeros subject to ``z = Aγ`` (A = regressors, FE dummies and an
+    intercept), ``z = 0`` where ``y > 0`` and ``0 ≤ z ≤ 1`` where ``y = 0`` (scipy HiGHS),
+    repeated on the rows not yet found until nothing new appears. Returns the separated mask.
+    """
+    from scipy.optimize import linprog
+
+    n = y.shape[0]
+    cols = []
+    if X is not None and X.shape[1]:
+        cols.append(np.asarray(X, dtype=np.float64))
+    cols.append(np.ones((n, 1)))
+    for c in codes:
+        G = int(c.max()) + 1
+        Dm = np.zeros((n, G))
+        Dm[np.arange(n), c] = 1.0
+        cols.append(Dm)
+    A = np.hstack(cols)
+    zero = y <= 0
+    sep = np.zeros(n, bool)
+    while True:
+        cand = zero & ~sep
+        if not cand.any():
+            return sep
+        rows = ~sep  # separated rows leave the problem
+        Ar, zr, cr = A[rows], zero[rows], cand[rows]
+        m = Ar.shape[1]
+        res = linprog(-Ar[cr].sum(axis=0), A_eq=Ar[~zr], b_eq=np.zeros(int((~zr).sum())),
+                      A_ub=np.vstack([Ar[zr], -Ar[zr]]), b_ub=np.concatenate([np.ones(int(zr.sum())),
+                                                                              np.zeros(int(zr.sum()))]),
+                      bounds=[(None, None)] * m, method="highs")
+        if res.status != 0:
+            return sep
+        z = Ar @ res.x
+        new = cr & (z > tol)
+        if not new.any():
+            return sep
+        idx = np.flatnonzero(rows)[new]
+        sep[idx] = True
