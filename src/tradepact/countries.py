@@ -53,6 +53,7 @@ def _coco():
 
 
 @lru_cache(maxsize=1)
+@lru_cache(maxsize=1)
 def iso3_codes() -> frozenset[str]:
     """All codes accepted as a country or region: ISO3, declared regions, special areas."""
     return frozenset(_coco().data["ISO3"].dropna()) | frozenset(REGIONS) | frozenset(SPECIAL_AREAS)

@@ -77,25 +77,33 @@ def _store_has_default() -> bool:
 
 
 def store_bilateral(a: str, b: str, store) -> pd.DataFrame | None:
-    """The pair's balances from a ledger store (goods, and services where imported), or None."""
+    """The pair's balances from a ledger store (goods, and services where imported), or None.
+
+    Provenance and ``confirmed`` flags come from the stored rows (e.g. gravity-panel rows,
+    whose unit is inferred, are unconfirmed).
+    """
     from tradepact.ledger.store import LedgerStore
 
     st = store if isinstance(store, LedgerStore) else LedgerStore.open(store)
     if not st.has_goods(a, b):
         return None
-    g = st.goods_bilateral(a, b).set_index("year")
-    s = st.services_bilateral(a, b).set_index("year")
+    g = st.goods_bilateral(a, b, with_source=True).set_index("year")
+    s = st.services_bilateral(a, b, with_source=True).set_index("year")
     years = g.index.union(s.index)
     out = pd.DataFrame(index=pd.Index(years, name="year"))
     out["goods_exports"] = g["exports"]
     out["goods_imports"] = g["imports"]
     out["goods_balance"] = out["goods_exports"] - out["goods_imports"]
-    out["services_exports"] = s["exports"] if len(s) else np.nan
-    out["services_imports"] = s["imports"] if len(s) else np.nan
+    out["services_exports"] = s["exports"]
+    out["services_imports"] = s["imports"]
     out["services_balance"] = out["services_exports"] - out["services_imports"]
     out["total_balance"] = out["goods_balance"] + out["services_balance"]
-    out["confirmed"] = out["goods_confirmed"] = out["services_confirmed"] = True
-    out["source"] = f"ledger store {st.path}"
+    out["goods_confirmed"] = g["confirmed"].reindex(years).astype("boolean").fillna(True).astype(bool)
+    out["services_confirmed"] = s["confirmed"].reindex(years).astype("boolean").fillna(True).astype(bool)
+    out["confirmed"] = out["goods_confirmed"] & out["services_confirmed"]
+    src_g, src_s = g["source"].reindex(years).fillna(""), s["source"].reindex(years).fillna("")
+    out["source"] = [" | ".join(x for x in (f"goods: {sg}" if sg else "", f"services: {ss}" if ss else "") if x)
+                     + f" (ledger store {st.path})" for sg, ss in zip(src_g, src_s)]
     return out.reset_index()[COLUMNS]
 
 

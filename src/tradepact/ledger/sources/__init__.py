@@ -1,0 +1,20 @@
+"""Loaders of real trade-data formats into the ledger's canonical tables.
+
+``FORMATS`` maps the CLI's format names to loader modules. Each module documents the published
+layout and units it reads and exposes ``NAME``, ``TABLES`` and ``prepare(layout, **options)``.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from tradepact.ledger.sources import baci, comtrade, gravity_panel, itpd_e, services
+
+FORMATS: dict[str, ModuleType] = {
+    "baci": baci,
+    "comtrade": comtrade,
+    "itpd-e": itpd_e,
+    "gravity-panel": gravity_panel,
+    "services": services,
+}
+
+__all__ = ["FORMATS"]

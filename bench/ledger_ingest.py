@@ -1,0 +1,133 @@
+"""Benchmark: import a BACI-format year into the ledger and aggregate to HS2 x pair, vs pandas.
+
+    python bench/ledger_ingest.py            # 10 million rows (the size of a BACI HS6 year)
+    python bench/ledger_ingest.py --quick    # 1 million rows
+    python bench/ledger_ingest.py --rows N
+
+The generated file (BACI layout ``t,i,j,k,v,q`` with its ``country_codes_V*.csv``) is cached under
+``bench/out/``. Each side runs in its own subprocess so its peak RSS is its own:
+
+* tradepact: ``LedgerStore.import_files("baci", ...)`` — the code path of ``tradepact data import
+  baci`` (typed multi-threaded read, country codes, every validation rule, atomic Parquet write;
+  see ``tradepact.ledger.sources.baci_fast``) — then
+  ``SELECT exporter, importer, HS2, sum(value) ... GROUP BY`` over the store;
+* pandas: ``read_csv`` (explicit dtypes) then ``groupby([i, j, k // 10000])['v'].sum()``.
+
+Prints seconds, rows/s and peak RSS per side, and the speed ratio (pandas time / tradepact time).
+Target: ratio >= 3 with peak RSS < 2 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+def generate(rows: int) -> Path:
+    from tradepact.ledger.sources.baci import write_synthetic
+
+    folder = OUT / f"baci-{rows}"
+    path = folder / "BACI_HS92_Y2015_V202401b.csv"
+    done = folder / ".complete"
+    if not done.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        t = time.perf_counter()
+        write_synthetic(path, rows)
+        done.write_text(str(rows))
+        print(f"generated {rows:,} rows in {time.perf_counter() - t:.1f}s -> {path} "
+              f"({path.stat().st_size / 1e6:,.0f} MB)", flush=True)
+    return path
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def side_tradepact(path: Path) -> dict:
+    from tradepact.ledger import LedgerStore
+
+    store_dir = path.parent / "store"
+    shutil.rmtree(store_dir, ignore_errors=True)
+    c0 = cpu()
+    t0 = time.perf_counter()
+    store = LedgerStore.open(store_dir)
+    rep = store.import_files("baci", [path])
+    t1 = time.perf_counter()
+    agg = store.sql("SELECT exporter, importer, substr(product, 1, 2) AS hs2, sum(value) AS value "
+                    "FROM goods GROUP BY ALL")
+    t2 = time.perf_counter()
+    return {"rows": rep.files[0].rows_read, "groups": len(agg), "total": float(agg["value"].sum()) * 1000.0,
+            "import_s": t1 - t0, "agg_s": t2 - t1, "seconds": t2 - t0, "cpu_s": cpu() - c0}
+
+
+def side_pandas(path: Path) -> dict:
+    import pandas as pd
+
+    c0 = cpu()
+    t0 = time.perf_counter()
+    df = pd.read_csv(path, dtype={"t": "int32", "i": "int32", "j": "int32", "k": "int32", "v": "float64"},
+                     na_values=["NA"], skipinitialspace=True)
+    t1 = time.perf_counter()
+    agg = df.groupby([df["i"], df["j"], df["k"] // 10000])["v"].sum()
+    t2 = time.perf_counter()
+    return {"rows": len(df), "groups": len(agg), "total": float(agg.sum()),
+            "import_s": t1 - t0, "agg_s": t2 - t1, "seconds": t2 - t0, "cpu_s": cpu() - c0}
+
+
+def run_side(side: str, path: Path) -> dict:
+    res = subprocess.run([sys.executable, __file__, "--side", side, "--file", str(path)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"{side} failed:\n{res.stderr}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--quick", action="store_true", help="1 million rows")
+    ap.add_argument("--side", choices=["tradepact", "pandas"], help=argparse.SUPPRESS)
+    ap.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.side:
+        out = side_tradepact(args.file) if args.side == "tradepact" else side_pandas(args.file)
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(out))
+        return
+    rows = 1_000_000 if args.quick else args.rows
+    path = generate(rows)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start", flush=True)
+    results = {side: run_side(side, path) for side in ("tradepact", "pandas")}
+    tp, pd_ = results["tradepact"], results["pandas"]
+    assert tp["rows"] == pd_["rows"] == rows, results
+    assert tp["groups"] == pd_["groups"], results
+    assert abs(tp["total"] - pd_["total"]) <= 1e-6 * abs(pd_["total"]), results  # same answer
+    head = (f"{'side':<44}{'read/import s':>14}{'aggregate s':>13}{'total s':>10}{'CPU s':>8}{'rows/s':>14}"
+            f"{'peak RSS MB':>13}")
+    print(head)
+    print("-" * len(head))
+    labels = {"tradepact": "tradepact data import baci + HS2 x pair", "pandas": "pandas read_csv + groupby"}
+    for side, r in results.items():
+        print(f"{labels[side]:<44}{r['import_s']:>14.2f}{r['agg_s']:>13.2f}{r['seconds']:>10.2f}{r['cpu_s']:>8.1f}"
+              f"{rows / r['seconds']:>14,.0f}{r['peak_rss_mb']:>13,.0f}")
+    ratio = pd_["seconds"] / tp["seconds"]
+    print(f"\nrows: {rows:,}   groups (pair x HS2): {tp['groups']:,}   speed ratio (pandas s / tradepact s): "
+          f"{ratio:.2f}x   target >= 3x, tradepact peak RSS {tp['peak_rss_mb']:,.0f} MB (target < 2,048)")
+    print(f"CPU-time ratio (pandas CPU s / tradepact CPU s): {pd_['cpu_s'] / tp['cpu_s']:.2f}x "
+          f"(tradepact uses {os.cpu_count()} threads, pandas one)")
+    print(f"machine load average {os.getloadavg()[0]:.1f} at end")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""``tradepact data import FORMAT PATH...`` and ``tradepact data list``: fill and inspect the ledger store."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tradepact.cli import app
+from tradepact.cli.output import Format, emit, print_json, records, rich_table
+
+data_app = typer.Typer(help="Import trade data into the ledger store and see what it holds.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+FORMAT_HELP = "One of: baci, comtrade, itpd-e, gravity-panel, services."
+STORE_HELP = "Store directory (default: $TRADEPACT_STORE or the user data directory)."
+
+
+@data_app.command("import")
+def import_(
+    fmt: str = typer.Argument(..., metavar="FORMAT", help=FORMAT_HELP),
+    paths: List[Path] = typer.Argument(..., metavar="PATH...", help="Files in that format."),
+    store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
+    country_codes: Optional[Path] = typer.Option(
+        None, "--country-codes", help="BACI's country_codes_V*.csv (default: found beside the data file)."),
+    hs_rev: Optional[str] = typer.Option(None, "--hs-rev", help="HS revision H0..H6 when the file name does not say (BACI)."),
+    source: Optional[str] = typer.Option(None, "--source", help="Provenance text stored with each row."),
+    replace: bool = typer.Option(False, "--replace", help="Replace stored rows of the same dataset and years."),
+    fmt_out: Format = typer.Option(Format.table, "--format", help="Output: table, csv or json."),
+) -> None:
+    """Import files atomically; print rows read, kept and dropped (with reasons)."""
+    from tradepact.ledger.store import LedgerStore
+
+    st = LedgerStore.open(store)
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  disable=fmt_out != Format.table) as bar:
+        task = bar.add_task(f"importing {fmt}", total=1.0)
+
+        def progress(message: str, fraction: float) -> None:
+            bar.update(task, description=message, completed=fraction)
+
+        report = st.import_files(fmt, paths, country_codes=country_codes, hs_rev=hs_rev, source=source,
+                                 replace=replace, progress=progress)
+    frame = report.to_frame()
+    reasons = report.reasons()
+    if fmt_out == Format.json:
+        print_json({"store": report.store, "files": records(frame), "dropped": records(reasons)})
+        return
+    if fmt_out == Format.csv:
+        emit(frame, fmt_out)
+        return
+    out = Console()
+    shown = frame.assign(file=[Path(f).name for f in frame["file"]]).rename(columns={
+        "rows_read": "read", "rows_kept": "kept", "rows_dropped": "dropped", "zero_value_rows": "zeros"})
+    shown = shown[["file", "read", "kept", "dropped", "zeros", "replaced", "tables", "years"]]
+    out.print(rich_table(shown, title=f"Imported into {report.store}", floatfmt="{:,.0f}"))
+    if len(reasons):
+        out.print("Rows dropped, by reason:", style="bold")
+        for rec in reasons.itertuples(index=False):
+            out.print(f"  {rec.rows:>12,}  {rec.reason}  [dim]({Path(rec.file).name})[/]", highlight=False)
+    else:
+        out.print("No rows dropped.", style="dim")
+    zeros = int(frame["zero_value_rows"].sum())
+    if zeros:
+        out.print(f"{zeros:,} zero-value rows were kept (zero flows matter for gravity estimation).", style="dim")
+
+
+@data_app.command("list")
+def list_(
+    store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
+    fmt_out: Format = typer.Option(Format.table, "--format", help="Output: table, csv or json."),
+) -> None:
+    """Show what the store holds: tables, datasets, years, rows, files."""
+    from tradepact.ledger.store import LedgerStore
+
+    st = LedgerStore.open(store)
+    frame = st.summary()
+    if fmt_out == Format.table and frame.empty:
+        Console().print(f"The store at {st.path} is empty. Fill it with: tradepact data import FORMAT PATH...")
+        return
+    emit(frame, fmt_out, title=f"Ledger store {st.path}")
