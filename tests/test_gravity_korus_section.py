@@ -24,7 +24,7 @@ def test_section_without_panel_explains_what_to_load(monkeypatch):
 
 def _world(seed=1, n=12, years=range(2000, 2021), korus=0.4, other=0.2):
     rng = np.random.default_rng(seed)
-    names = ["USA", "KOR"] + [f"C{i:02d}" for i in range(n - 2)]
+    names = ["USA", "KOR", "CAN", "MEX", "JPN", "CHN", "DEU", "FRA", "GBR", "ITA", "BRA", "AUS"][:n]
     rows = []
     for y in years:
         for a, e in enumerate(names):
@@ -75,3 +75,22 @@ def test_section_with_panel_file(tmp_path, monkeypatch):
     sec2 = korus_section(old)
     assert "No KORUS-specific estimate" in sec2.summary
     assert any("ends in 2010" in (b.text or "") for b in sec2.blocks if isinstance(b, Note))
+
+
+def test_section_reads_a_ledger_store(tmp_path, monkeypatch):
+    """A multi-country panel reaching 2012 in the ledger store is estimated; a short one is explained."""
+    from tradepact.ledger.store import LedgerStore
+
+    monkeypatch.delenv("TRADEPACT_GRAVITY_PANEL", raising=False)
+    monkeypatch.setenv("TRADEPACT_STORE", str(tmp_path / "empty"))
+    assert "holds no goods" in " ".join(b.text for b in korus_section().blocks if isinstance(b, Note))
+    f = tmp_path / "world.csv"
+    _world().to_csv(f, index=False)
+    LedgerStore.open(tmp_path / "store").import_files("gravity-panel", [f])
+    monkeypatch.setenv("TRADEPACT_STORE", str(tmp_path / "store"))
+    sec = korus_section()
+    assert sec.summary.startswith("KORUS effect")
+    tb = next(b for b in sec.blocks if isinstance(b, TableBlock) and b.name == "korus_gravity")
+    direct = korus_estimates(_world())["table"].set_index("term")
+    got = tb.frame.set_index("term")
+    assert got.loc["KORUS", "estimate"] == pytest.approx(direct.loc["KORUS", "estimate"], rel=1e-8)

@@ -25,10 +25,29 @@ class Model(str, Enum):
     ols = "ols"
 
 
-def load_data(path: str, where: str | None = None) -> pd.DataFrame:
-    """Read ``path`` (CSV or Parquet) and apply an optional SQL ``where`` clause (DuckDB)."""
+def load_data(path: str, where: str | None = None, store: str | None = None) -> pd.DataFrame:
+    """Read ``path`` (CSV or Parquet, or ``ledger:DATASET[:PRODUCT]`` from the ledger store) and
+    apply an optional SQL ``where`` clause (DuckDB). Missing ``exp_year``, ``imp_year`` and
+    ``pair_id`` columns are added from ``exporter, importer, year``."""
     import duckdb
 
+    from tradepact.gravity.panel import add_ids, panel_from_store
+
+    if path.startswith("ledger:"):
+        parts = path.split(":", 2)[1:]
+        dataset = parts[0] or None
+        product = parts[1] if len(parts) > 1 and parts[1] else None
+        frame = panel_from_store(store, dataset=dataset, product=product)
+        if where:
+            con = duckdb.connect()
+            try:
+                con.register("panel", frame)
+                frame = con.execute(f"SELECT * FROM panel WHERE {where}").df()
+            except duckdb.Error as exc:
+                raise ConfigError(f"--where {where!r} could not be applied: {str(exc).splitlines()[0]}") from None
+            finally:
+                con.close()
+        return add_ids(frame)
     p = Path(path)
     if not p.exists():
         raise DataFormatError(file=p, expected="an existing CSV or Parquet file", got="no such file")
@@ -44,7 +63,7 @@ def load_data(path: str, where: str | None = None) -> pd.DataFrame:
         sql += f" WHERE {where}"
     con = duckdb.connect()
     try:
-        return con.execute(sql).df()
+        return add_ids(con.execute(sql).df())
     except duckdb.Error as exc:
         msg = str(exc).splitlines()[0]
         if where:
@@ -56,7 +75,8 @@ def load_data(path: str, where: str | None = None) -> pd.DataFrame:
 
 @app.command("estimate")
 def estimate_cmd(
-    data: str = typer.Argument(..., help="CSV or Parquet file with one row per exporter-importer-year."),
+    data: str = typer.Argument(..., help="CSV or Parquet file with one row per exporter-importer-year, or "
+                               "ledger:DATASET[:PRODUCT] to read the ledger store (goods summed + gravity covariates)."),
     formula: str = typer.Option(..., "--formula", "-f", help='fixest syntax, e.g. "trade ~ RTA | exp_year + imp_year + pair_id"'),
     model: Model = typer.Option(Model.ppml, "--model", help="ppml (default) or ols"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="cluster variable(s), 'a+b' for two-way (default pair_id if present)"),
@@ -65,6 +85,7 @@ def estimate_cmd(
     where: Optional[str] = typer.Option(None, "--where", help='SQL filter, e.g. "year in (1986,1990,1994)"'),
     fmt: EstimateFormat = typer.Option(EstimateFormat.table, "--format", help="table | json | latex | markdown | html"),
     tol: float = typer.Option(1e-8, "--tol", help="relative deviance change for convergence"),
+    store: Optional[str] = typer.Option(None, "--store", envvar="TRADEPACT_STORE", help="ledger store (for ledger:…)"),
 ) -> None:
     """Estimate a structural gravity model and print the coefficients."""
     from rich.console import Console
@@ -74,7 +95,7 @@ def estimate_cmd(
 
     console = Console(stderr=True)
     with console.status(f"reading {data}…"):
-        df = load_data(data, where)
+        df = load_data(data, where, store)
     with console.status(f"estimating {model.value.upper()} on {len(df):,} rows…"):
         fn = ppml if model == Model.ppml else ols
         kw = {"tol": tol} if model == Model.ppml else {}

@@ -215,3 +215,58 @@ def build_panel(trade: pd.DataFrame, gravity: pd.DataFrame | None = None, *, val
             if y != ref:
                 t[f"INTL_BRDR_{y}"] = intl * (t["year"] == y).astype(int)
     return t
+
+
+def panel_from_store(store=None, dataset: str | None = None, product: str | None = None,
+                     years: Iterable[int] | None = None, flow_source: str = "reported") -> pd.DataFrame:
+    """Trade by ``exporter, importer, year`` from a ledger store, with its gravity covariates.
+
+    Sums ``goods.value`` (USD millions) over the rows of ``dataset`` (all datasets if None) and
+    ``product`` (all products if None — a dataset should then hold one product level, as the
+    loaders write it) with the given ``flow_source``, and left-joins the store's ``gravity``
+    table. ``store`` is a :class:`~tradepact.ledger.store.LedgerStore`, a path, or None for
+    ``$TRADEPACT_STORE``. Raises DataFormatError when the selection is empty.
+    """
+    from tradepact.ledger.store import LedgerStore
+
+    st = store if isinstance(store, LedgerStore) else LedgerStore.open(store)
+    where, params = ["flow_source = ?"], [flow_source]
+    if dataset is not None:
+        where.append("dataset = ?")
+        params.append(dataset)
+    if product is not None:
+        where.append("product = ?")
+        params.append(product)
+    if years is not None:
+        ys = [int(y) for y in years]
+        where.append(f"year IN ({', '.join('?' * len(ys))})")
+        params += ys
+    trade = st.sql(f"SELECT year, exporter, importer, SUM(value) AS trade FROM goods WHERE {' AND '.join(where)} "
+                   "GROUP BY year, exporter, importer", params)
+    if trade.empty:
+        raise DataFormatError(file=st.path, field="goods", expected=f"goods rows for dataset={dataset!r}, "
+                              f"product={product!r}, flow_source={flow_source!r}", got="no rows")
+    grav = st.sql("SELECT * FROM gravity")
+    if len(grav):
+        grav = grav.drop(columns=[c for c in ("dataset", "source", "confirmed") if c in grav.columns])
+        if grav.duplicated(["exporter", "importer", "year"]).any():
+            raise DataFormatError(file=st.path, field="gravity", expected="one gravity row per exporter-importer-year",
+                                  got="several datasets cover the same pairs; import one gravity dataset")
+        trade = trade.merge(grav, on=["exporter", "importer", "year"], how="left")
+    trade["year"] = trade["year"].astype(int)
+    return trade.sort_values(["exporter", "importer", "year"]).reset_index(drop=True)
+
+
+def add_ids(df: pd.DataFrame, symmetric_pairs: bool = True) -> pd.DataFrame:
+    """Add the usual fixed-effect ids when missing: ``exp_year``, ``imp_year``, ``pair_id``
+    (needs ``exporter, importer, year``; returns a copy, existing columns untouched)."""
+    if not {"exporter", "importer", "year"} <= set(df.columns):
+        return df
+    out = df.copy()
+    if "exp_year" not in out:
+        out["exp_year"] = out["exporter"].astype(str) + "_" + out["year"].astype(str)
+    if "imp_year" not in out:
+        out["imp_year"] = out["importer"].astype(str) + "_" + out["year"].astype(str)
+    if "pair_id" not in out:
+        out["pair_id"] = pair_ids(out["exporter"], out["importer"], symmetric_pairs)
+    return out

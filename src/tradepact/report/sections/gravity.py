@@ -7,7 +7,9 @@ built-in facts hold only US–Korea balances, so by default the section explains
 load and how, and shows the literature's all-RTA benchmark that tradepact reproduces.
 If the environment variable ``TRADEPACT_GRAVITY_PANEL`` names a CSV/Parquet file with
 ``exporter, importer, year, trade, rta`` (any extra gravity columns are ignored) covering
-2012+, the section estimates the KORUS dummy with phasing-in next to the all-RTA effect.
+2012+ — or, failing that, the ledger store named by ``TRADEPACT_STORE`` holds such a panel
+(goods plus an ``rta`` gravity covariate) — the section estimates the KORUS dummy with
+phasing-in next to the all-RTA effect.
 """
 from __future__ import annotations
 
@@ -103,6 +105,34 @@ phasing-in next to the all-RTA effect.</li>
 </ol>"""
 
 
+def store_panel() -> tuple[pd.DataFrame | None, str]:
+    """The largest goods dataset of the ledger store named by ``$TRADEPACT_STORE`` with its ``rta``
+    covariate, if it covers 2012+ and at least 10 exporters; else ``(None, reason)``."""
+    if not os.environ.get("TRADEPACT_STORE"):
+        return None, "no ledger store configured (TRADEPACT_STORE)"
+    from tradepact.errors import TradepactError
+    from tradepact.gravity.panel import panel_from_store
+    from tradepact.ledger.store import LedgerStore
+
+    try:
+        st = LedgerStore.open()
+        ds = st.sql("SELECT dataset, COUNT(DISTINCT exporter) AS n, MAX(year) AS last FROM goods "
+                    "WHERE flow_source = 'reported' GROUP BY dataset ORDER BY n DESC")
+        if ds.empty:
+            return None, f"the ledger store {st.path} holds no goods trade"
+        best = ds.iloc[0]
+        if int(best["n"]) < 10 or int(best["last"]) < KORUS_ENTRY:
+            return None, (f"the ledger store's largest dataset ({best['dataset']}: {int(best['n'])} exporters, "
+                          f"last year {int(best['last'])}) is not a multi-country panel reaching {KORUS_ENTRY}")
+        p = panel_from_store(st, dataset=best["dataset"])
+        if "rta" not in p.columns or p["rta"].isna().all():
+            return None, f"the ledger store has no 'rta' gravity covariate for dataset {best['dataset']}"
+        p = p.dropna(subset=["rta"])
+        return p[["exporter", "importer", "year", "trade", "rta"]], f"ledger store {st.path}, dataset {best['dataset']}"
+    except TradepactError as exc:
+        return None, f"the ledger store could not be read: {exc}"
+
+
 def _load_panel(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise DataFormatError(file=path, expected="an existing CSV or Parquet gravity panel", got="no such file")
@@ -115,8 +145,13 @@ def korus_section(panel: pd.DataFrame | None = None) -> Section:
     sec = Section("gravity", "Did KORUS raise trade? Structural gravity estimates")
     ref = reference_estimates()
     source_env = os.environ.get(ENV)
+    store_note = ""
     if panel is None and source_env:
         panel = _load_panel(Path(source_env))
+    elif panel is None:
+        panel, store_note = store_panel()
+        if panel is not None:
+            source_env = store_note
     if panel is not None and int(panel["year"].max()) >= KORUS_ENTRY:
         out = korus_estimates(panel)
         t = out["table"]
@@ -138,7 +173,7 @@ def korus_section(panel: pd.DataFrame | None = None) -> Section:
                      "the estimate also absorbs anything else that changed US–Korea trade costs after 2012.",
                      kind="caveat"))
     else:
-        reason = ("no panel was given" if panel is None else
+        reason = ((store_note or "no panel was given") if panel is None else
                   f"the panel given ends in {int(panel['year'].max())}, before KORUS entered into force (2012)")
         sec.summary = "No KORUS-specific estimate: built-in data have no multi-country panel for 2012+ (see how to load one)"
         sec.add(Note(f"Not estimated: {reason}. The built-in facts hold US–Korea balances only, and an agreement's "
