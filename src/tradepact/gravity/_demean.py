@@ -263,6 +263,60 @@ try:  # optional accelerator; results are identical up to rounding
             s2 += m * w[i] if has_w else m
         return s1, s2
 
+    @_nb.njit(cache=True, parallel=True)
+    def _cg_solve_cols(Y, pT, eT, w, codes, offsets, inv_wsum, seq, tol, maxiter, its):  # pragma: no cover
+        """The whole CG solve, one column per thread (columns are independent: one parallel region
+        per call instead of one per sweep). Writes eT (residuals) and pT (FE component);
+        its[j] = iterations, or -1 if ``maxiter`` was hit."""
+        n, k = Y.shape
+        L = inv_wsum.shape[0]
+        for j in _nb.prange(k):
+            e = eT[j]
+            p = pT[j]
+            s = 0.0
+            for i in range(n):
+                y = Y[i, j]
+                e[i] = y - p[i]
+                s += w[i] * y * y
+            scale = np.sqrt(max(s, 1e-300))
+            Td = np.empty(n)
+            g = np.empty(n)
+            d = np.empty(n)
+            sums = np.empty(L)
+            _sweep_col(e, Td, codes, offsets, inv_wsum, w, seq, sums)
+            gg = 0.0
+            for i in range(n):
+                gi = e[i] - Td[i]
+                g[i] = gi
+                d[i] = gi
+                gg += w[i] * gi * gi
+            it = 0
+            while np.sqrt(gg) > tol * scale:
+                if it >= maxiter:
+                    it = -1
+                    break
+                it += 1
+                _sweep_col(d, Td, codes, offsets, inv_wsum, w, seq, sums)
+                dAd = 0.0
+                for i in range(n):
+                    dAd += w[i] * d[i] * (d[i] - Td[i])
+                if dAd <= 0:
+                    break
+                a = gg / dAd
+                ggn = 0.0
+                for i in range(n):
+                    e[i] -= a * d[i]
+                    gi = g[i] - a * (d[i] - Td[i])
+                    g[i] = gi
+                    ggn += w[i] * gi * gi
+                b = ggn / gg
+                gg = ggn
+                for i in range(n):
+                    d[i] = g[i] + b * d[i]
+            its[j] = it
+            for i in range(n):
+                p[i] = Y[i, j] - e[i]
+
     HAVE_NUMBA = True
 except Exception:  # pragma: no cover - numba missing
     HAVE_NUMBA = False
@@ -396,12 +450,11 @@ class Demeaner:
         return e, Y - e, it
 
     def _demean_nb(self, Y, p0, tol, maxiter, overwrite_p0=False):
-        """The same CG iteration with fused numba kernels in column-major (k, n) layout,
-        columns in parallel. Returns ``e`` and ``p`` as Fortran-ordered (n, k) views whose
-        ``.T`` is C-contiguous; passing that ``p`` back as ``p0`` costs no copy."""
+        """The same CG iteration with fused numba kernels, one column per thread, in column-major
+        (k, n) layout. Returns ``e`` and ``p`` as Fortran-ordered (n, k) views whose ``.T`` is
+        C-contiguous; passing that ``p`` back as ``p0`` costs no copy."""
         n, k = Y.shape
         Y = np.ascontiguousarray(Y)
-        w = self.w
         if p0 is None:
             pT = np.zeros((k, n))
         elif p0.T.flags.c_contiguous and p0.T.flags.writeable and overwrite_p0:
@@ -409,31 +462,12 @@ class Demeaner:
         else:
             pT = np.ascontiguousarray(p0.T)
         eT = np.empty((k, n))
-        scale = np.empty(k)
-        _cg_prepare(Y, pT, eT, w, scale)
-        scale = np.sqrt(np.maximum(scale, 1e-300))
-        sums = np.empty((k, int(self._offsets[-1])))
-        TdT = np.empty_like(eT)
-        _sweep_cols_nb(eT, TdT, self._codes2d, self._offsets, self._inv_all, w, self._seq, sums)
-        gT = np.empty_like(eT)
-        dT = np.empty_like(eT)
-        gg = np.empty(k)
-        _cg_init(eT, TdT, gT, dT, w, gg)
-        active = np.sqrt(gg) > tol * scale
-        it = 0
-        while active.any():
-            if it >= maxiter:
-                raise NotConvergedError(
-                    f"fixed-effect demeaning did not converge in {maxiter} iterations "
-                    f"(max relative residual {np.max(np.sqrt(gg) / scale):.2e} > tol {tol:.1e})")
-            it += 1
-            _sweep_cols_nb(dT, TdT, self._codes2d, self._offsets, self._inv_all, w, self._seq, sums)
-            ggn, dAd = _cg_step_cols_nb(eT, gT, dT, TdT, w, gg, active)
-            gg = np.where(active, ggn, gg)
-            active = active & (np.sqrt(gg) > tol * scale) & (dAd > 0)
-        del TdT, gT, dT
-        _cg_finish(Y, eT, pT)
-        return eT.T, pT.T, it
+        its = np.zeros(k, dtype=np.int64)
+        _cg_solve_cols(Y, pT, eT, self.w, self._codes2d, self._offsets, self._inv_all, self._seq,
+                       float(tol), int(maxiter), its)
+        if (its < 0).any():
+            raise NotConvergedError(f"fixed-effect demeaning did not converge in {maxiter} iterations (tol {tol:.1e})")
+        return eT.T, pT.T, int(its.max())
 
     def _demean_nb_serial(self, Y, p0, tol, maxiter, overwrite_p0=False):
         """The same CG iteration with single-threaded fused kernels in row-major layout."""
