@@ -39,10 +39,12 @@ def _root(
 
 
 # Subcommand modules register themselves on `app` when imported (one line per area).
+from tradepact.cli import ge as _ge  # noqa: E402,F401
 from tradepact.cli import korus as _korus  # noqa: E402,F401
 from tradepact.cli import ledger as _ledger  # noqa: E402,F401
 from tradepact.cli import data as _data  # noqa: E402,F401
 from tradepact.cli import agreements as _agreements  # noqa: E402,F401
+from tradepact.cli import simulate as _simulate  # noqa: E402,F401
 from tradepact.cli import estimate as _estimate  # noqa: E402,F401
 
 

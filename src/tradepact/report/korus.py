@@ -15,6 +15,8 @@ KORUS_SECTIONS: list[str] = [
     "ledger",
     "claims",
     "agreement",
+    "scenarios",
+    "ge",
 ]
 
 

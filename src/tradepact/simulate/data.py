@@ -1,0 +1,175 @@
+"""Inputs of the PE model: built-in KORUS product lines, elasticity tables and the line lookup.
+
+Built-in tables (compiled by ``tools/compile_korus_pe.py`` from the reference data; every row
+keeps ``source`` and ``confirmed``):
+
+* :func:`korus_lines` — flows by year and product line: ``line_id, year, importer, exporter, hs,
+  hs_source, hs_prefixes, hs_mapping, description, import_value`` (USD millions), ``basis,
+  additive_group, confirmed, value_kind, precision, source, source_url, notes``.
+* :func:`import_elasticities` — CEPII ProTEE 0.1 elasticities by HS6 (H3): ``importer`` (ALL),
+  ``hs, elasticity`` (negative), ``flagged``, ``confirmed``, ``concept``, ``source``.
+
+:func:`lookup_elasticities` matches lines to a table: the line's own code when the table has it,
+else the mean of the table's unflagged codes under the line's HS prefixes (``hs_prefixes``,
+``;``-separated, default the line's ``hs``), else under its HS4, else its HS2; lines with no match
+get the default. Vectorized (merges, no loop over lines).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tradepact import countries, products
+from tradepact.errors import DataFormatError
+
+LINE_COLUMNS = ["importer", "exporter", "hs", "year", "import_value"]
+
+
+def _read(name: str) -> pd.DataFrame:
+    with resources.files("tradepact.data").joinpath(name).open("rb") as fh:
+        return pd.read_csv(fh, dtype={"hs": str, "hs_prefixes": str, "hs_source": str})
+
+
+@lru_cache(maxsize=1)
+def _korus_lines() -> pd.DataFrame:
+    return _read("korus_pe_lines.csv")
+
+
+def korus_lines(year: int | None = None) -> pd.DataFrame:
+    """Built-in KORUS product flows (USD millions), optionally one year's."""
+    df = _korus_lines().copy()
+    df["confirmed"] = df["confirmed"].astype(bool)
+    if year is not None:
+        df = df[df["year"] == int(year)].reset_index(drop=True)
+    return df
+
+
+@lru_cache(maxsize=1)
+def _elasticities() -> pd.DataFrame:
+    return _read("korus_import_elasticities.csv")
+
+
+def import_elasticities() -> pd.DataFrame:
+    """Built-in import demand elasticity table (ProTEE 0.1, HS6, common to all importers)."""
+    df = _elasticities().copy()
+    df["flagged"] = df["flagged"].astype(bool)
+    df["confirmed"] = df["confirmed"].astype(bool)
+    return df
+
+
+def read_lines(path: str | Path) -> pd.DataFrame:
+    """Read a user CSV of flows (columns importer, exporter, hs, year, import_value; optional
+    ``rate``, ``domestic_output``, ``import_demand_elasticity``, ``description``, ``source``,
+    ``confirmed``), validated; errors name the file, 1-based data row and field."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(path, None, None, "an existing CSV file", str(path), message="file not found")
+    try:
+        df = pd.read_csv(path, dtype={"hs": str, "importer": str, "exporter": str})
+    except Exception as exc:  # parser errors
+        raise DataFormatError(path, None, None, "a CSV file", None, message=str(exc)) from exc
+    missing = [c for c in LINE_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataFormatError(path, None, missing[0], "column present", None,
+                              message=f"missing column(s) {', '.join(missing)}")
+
+    def bad(mask, fld, expected):
+        mask = np.asarray(mask)
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            raise DataFormatError(path, i + 1, fld, expected, df[fld].iloc[i])
+
+    for fld in ("importer", "exporter"):
+        bad(countries.invalid_codes(df[fld].astype(str).str.strip().str.upper()), fld, "an ISO3 country code")
+    bad(products.invalid_codes(df["hs"].astype(str).str.strip()), "hs", "an HS code of 2/4/6/8/10 digits")
+    for fld in ("year", "import_value"):
+        v = pd.to_numeric(df[fld], errors="coerce")
+        bad(v.isna(), fld, "a number")
+    bad(pd.to_numeric(df["import_value"]) < 0, "import_value", "a value >= 0 (USD millions)")
+    if "rate" in df.columns:
+        v = pd.to_numeric(df["rate"], errors="coerce")
+        bad(v.notna() & (v < 0), "rate", "a tariff rate >= 0 (fraction)")
+    if "import_demand_elasticity" in df.columns:
+        v = pd.to_numeric(df["import_demand_elasticity"], errors="coerce")
+        bad(v.notna() & (v >= 0), "import_demand_elasticity", "a negative elasticity")
+    df["importer"] = df["importer"].astype(str).str.strip().str.upper()
+    df["exporter"] = df["exporter"].astype(str).str.strip().str.upper()
+    df["hs"] = df["hs"].astype(str).str.strip()
+    df["year"] = pd.to_numeric(df["year"]).astype(int)
+    if "confirmed" not in df.columns:
+        df["confirmed"] = True
+    if "source" not in df.columns:
+        df["source"] = str(path)
+    return df
+
+
+def lookup_elasticities(lines: pd.DataFrame, table: pd.DataFrame, default: float,
+                        include_flagged: bool = False) -> pd.DataFrame:
+    """Elasticity for each row of ``lines`` from ``table`` (see the module docstring).
+
+    Returns a frame aligned with ``lines`` with ``elasticity``, ``elasticity_source`` (text saying
+    which table rows were used) and ``elasticity_confirmed``.
+    """
+    tab = table.dropna(subset=["elasticity"])
+    if not include_flagged and "flagged" in tab.columns:
+        tab = tab[~tab["flagged"].astype(bool)]
+    tab = tab[["hs", "elasticity"] + (["confirmed"] if "confirmed" in tab.columns else [])].copy()
+    if "confirmed" not in tab.columns:
+        tab["confirmed"] = True
+    tab["hs"] = tab["hs"].astype(str)
+    n = len(lines)
+    idx = np.arange(n)
+    prefixes = (lines["hs_prefixes"] if "hs_prefixes" in lines.columns else pd.Series([None] * n, index=lines.index))
+    prefixes = prefixes.where(prefixes.notna(), lines["hs"]).astype(str).to_numpy()
+    out_val = np.full(n, np.nan)
+    out_src = np.full(n, "", dtype=object)
+    out_conf = np.ones(n, dtype=bool)
+
+    # 1) exact code
+    exact = pd.DataFrame({"i": idx, "hs": lines["hs"].astype(str).to_numpy()}).merge(
+        tab.groupby("hs", as_index=False).agg(elasticity=("elasticity", "mean"), confirmed=("confirmed", "all")),
+        on="hs", how="inner")
+    out_val[exact["i"].to_numpy()] = exact["elasticity"].to_numpy()
+    out_conf[exact["i"].to_numpy()] = exact["confirmed"].to_numpy()
+    out_src[exact["i"].to_numpy()] = "table: HS " + exact["hs"]
+
+    # 2) mean over the table codes under the line's prefixes, then HS4, then HS2
+    def prefix_mean(pref_per_line: np.ndarray, label: str):
+        todo = np.isnan(out_val)
+        if not todo.any():
+            return
+        ex = pd.DataFrame({"i": idx[todo], "p": pref_per_line[todo]})
+        ex["p"] = ex["p"].str.split(";")
+        ex = ex.explode("p")
+        ex["p"] = ex["p"].str.strip()
+        ex["plen"] = ex["p"].str.len()
+        hits = []
+        for plen, grp in ex.groupby("plen"):  # at most 10 distinct prefix lengths
+            t = tab.assign(p=tab["hs"].str[: int(plen)])
+            hits.append(grp.merge(t, on="p", how="inner"))
+        if not hits:
+            return
+        h = pd.concat(hits, ignore_index=True).drop_duplicates(["i", "hs"])
+        if h.empty:
+            return
+        agg = h.groupby("i").agg(elasticity=("elasticity", "mean"), confirmed=("confirmed", "all"),
+                                 k=("hs", "size"), codes=("hs", lambda s: ",".join(sorted(s))))
+        ii = agg.index.to_numpy()
+        out_val[ii] = agg["elasticity"].to_numpy()
+        out_conf[ii] = agg["confirmed"].to_numpy()
+        out_src[ii] = [f"table: mean of {k} HS6 under {label} ({c})" for k, c in zip(agg["k"], agg["codes"])]
+
+    prefix_mean(prefixes, "the line's codes")
+    hs = lines["hs"].astype(str)
+    prefix_mean(hs.str[:4].to_numpy(), "its HS4")
+    prefix_mean(hs.str[:2].to_numpy(), "its HS2")
+    miss = np.isnan(out_val)
+    out_val[miss] = default
+    out_src[miss] = f"default {default:g}"
+    out_conf[miss] = False
+    return pd.DataFrame({"elasticity": out_val, "elasticity_source": out_src, "elasticity_confirmed": out_conf},
+                        index=lines.index)

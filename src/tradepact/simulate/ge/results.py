@@ -1,0 +1,190 @@
+"""Results of a GE counterfactual: per-country and per-pair tidy frames, balance decomposition.
+
+Per-country columns (:meth:`GEResult.to_frame`), money in the baseline's units (USD millions),
+nominal values in the result's numeraire (world factory-gate income held fixed, or the
+reference country's price index = 1 when ``reference`` is given):
+
+=============================  ==============================================================
+``country``                    ISO3 / region code
+``welfare_change_pct``         real expenditure ``Ê/P̂ − 1`` (income + rebated tariffs + deficit)
+``real_gdp_change_pct``        real output ``ŵ/P̂ − 1`` (the book's "real GDP", Y/P)
+``factory_price_change_pct``   ``ŵ − 1`` (factory-gate price / wage)
+``price_index_change_pct``     ``P̂ − 1`` (Cobb–Douglas aggregate of sector price indices)
+``output_base/new``            Y (factory-gate value of sales, domestic included)
+``expenditure_base/new``       E (tariff-inclusive)
+``exports_base/new``           international exports Σ_{j≠i} X_ij at pre-tariff prices
+``imports_base/new``           international imports Σ_{i≠j} X_ij at pre-tariff prices
+``balance_base/new/change``    exports − imports (goods balance; level change)
+``tariff_revenue_base/new``    R_j
+``exports_change_pct`` etc.    percent changes; ``domestic_trade_change_pct`` for X_ii
+``domestic_approximated``      True where the baseline diagonal was output − exports
+=============================  ==============================================================
+
+Per pair (:meth:`GEResult.pairs`): ``exporter, importer, trade_base, trade_new,
+trade_change_pct, bilateral_balance_base/new/change`` (balance of the exporter with the
+importer, X_ij − X_ji). :meth:`GEResult.balance_decomposition` splits a country's total
+balance change into the change with one partner and with everyone else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tradepact.simulate.ge.baseline import Baseline
+from tradepact.simulate.ge.solver import SolverReport
+
+
+def _pct(new, old):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(old != 0, (np.asarray(new) / old - 1.0) * 100.0, np.nan)
+
+
+@dataclass
+class GEResult:
+    """Outcome of :func:`tradepact.simulate.ge.solve`.
+
+    Arrays: ``flows_base``/``flows_new`` ``(S, N, N)`` pre-tariff values; ``factory_price``
+    ŵ, ``price_index`` P̂ (N,), ``sector_price_index`` (S, N); ``output``/``expenditure``/
+    ``tariff_revenue`` pairs of (base, new) arrays.
+    """
+
+    baseline: Baseline
+    closure: str
+    deficits: str
+    reference: str | None
+    report: SolverReport
+    factory_price: np.ndarray
+    price_index: np.ndarray
+    sector_price_index: np.ndarray
+    flows_new: np.ndarray
+    output_new: np.ndarray
+    expenditure_new: np.ndarray
+    tariff_revenue_new: np.ndarray
+    flows_base: np.ndarray | None = None
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.flows_base is None:
+            self.flows_base = self.baseline.flows
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        return self.baseline.countries
+
+    # ---- per country -------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        b = self.baseline
+        n = b.n
+        off = ~np.eye(n, dtype=bool)
+        x0 = self.flows_base.sum(axis=0)
+        x1 = self.flows_new.sum(axis=0)
+        ex0, ex1 = (x0 * off).sum(axis=1), (x1 * off).sum(axis=1)
+        im0, im1 = (x0 * off).sum(axis=0), (x1 * off).sum(axis=0)
+        y0 = x0.sum(axis=1) if self.closure == "gegravity" else b.output
+        e0 = b.expenditure
+        real_inc = (self.expenditure_new / e0) / self.price_index
+        frame = pd.DataFrame({
+            "country": list(b.countries),
+            "welfare_change_pct": (real_inc - 1) * 100,
+            "real_gdp_change_pct": (self.factory_price / self.price_index - 1) * 100,
+            "factory_price_change_pct": (self.factory_price - 1) * 100,
+            "price_index_change_pct": (self.price_index - 1) * 100,
+            "output_base": y0, "output_new": self.output_new,
+            "expenditure_base": e0, "expenditure_new": self.expenditure_new,
+            "exports_base": ex0, "exports_new": ex1, "exports_change_pct": _pct(ex1, ex0),
+            "imports_base": im0, "imports_new": im1, "imports_change_pct": _pct(im1, im0),
+            "balance_base": ex0 - im0, "balance_new": ex1 - im1, "balance_change": (ex1 - im1) - (ex0 - im0),
+            "tariff_revenue_base": b.tariff_revenue, "tariff_revenue_new": self.tariff_revenue_new,
+            "domestic_trade_change_pct": _pct(np.diag(x1), np.diag(x0)),
+            "domestic_approximated": b.domestic_approximated.copy(),
+        })
+        return frame
+
+    def pairs(self, international_only: bool = True) -> pd.DataFrame:
+        """Per ordered pair: trade change and the exporter's bilateral balance with the importer."""
+        n = self.baseline.n
+        x0 = self.flows_base.sum(axis=0)
+        x1 = self.flows_new.sum(axis=0)
+        i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        c = np.asarray(self.countries)
+        bal0, bal1 = x0 - x0.T, x1 - x1.T
+        df = pd.DataFrame({"exporter": c[i.ravel()], "importer": c[j.ravel()],
+                           "trade_base": x0.ravel(), "trade_new": x1.ravel(),
+                           "trade_change_pct": _pct(x1, x0).ravel(),
+                           "bilateral_balance_base": bal0.ravel(), "bilateral_balance_new": bal1.ravel(),
+                           "bilateral_balance_change": (bal1 - bal0).ravel()})
+        if international_only:
+            df = df[df.exporter != df.importer].reset_index(drop=True)
+        return df
+
+    def balance_decomposition(self, country: str, partner: str | None = None) -> pd.DataFrame:
+        """Bilateral-versus-total balance change of ``country``.
+
+        One row per partner (``partner`` column, balance of ``country`` with it: base, new,
+        change) plus a ``TOTAL`` row; when ``partner`` is given, also a ``REST`` row (all other
+        partners together), so that ``partner + REST = TOTAL``.
+        """
+        b = self.baseline
+        k = b.index(country)
+        p = self.pairs()
+        mine = p[p.exporter == country][["importer", "bilateral_balance_base", "bilateral_balance_new",
+                                         "bilateral_balance_change"]]
+        mine = mine.rename(columns={"importer": "partner", "bilateral_balance_base": "balance_base",
+                                    "bilateral_balance_new": "balance_new",
+                                    "bilateral_balance_change": "balance_change"}).reset_index(drop=True)
+        tot = self.to_frame().iloc[k]
+        rows = [mine]
+        if partner is not None:
+            b.index(partner)
+            rest = mine[mine.partner != partner][["balance_base", "balance_new", "balance_change"]].sum()
+            rows.append(pd.DataFrame([{"partner": "REST", **rest.to_dict()}]))
+            rows[0] = mine[mine.partner == partner]
+        rows.append(pd.DataFrame([{"partner": "TOTAL", "balance_base": tot.balance_base,
+                                   "balance_new": tot.balance_new, "balance_change": tot.balance_change}]))
+        out = pd.concat(rows, ignore_index=True)
+        out.insert(0, "country", country)
+        return out
+
+    # ---- rendering ---------------------------------------------------------------
+    def summary(self, top: int = 10) -> str:
+        f = self.to_frame().sort_values("welfare_change_pct")
+        lines = [f"GE counterfactual{(' — ' + self.label) if self.label else ''}: closure={self.closure}, "
+                 f"deficits={self.deficits}, baseline={self.baseline.kind}, N={self.baseline.n}, "
+                 f"S={len(self.baseline.sectors)}, θ={np.round(self.baseline.theta, 3).tolist()}",
+                 f"solver: {self.report.iterations} iterations, max relative excess demand "
+                 f"{self.report.residual:.2e} (tol {self.report.tol:g})"]
+        if self.baseline.domestic_approximated.any():
+            lines.append("note: " + "; ".join(self.baseline.notes))
+        show = pd.concat([f.head(top // 2), f.tail(top - top // 2)]).drop_duplicates("country")
+        cols = ["country", "welfare_change_pct", "real_gdp_change_pct", "exports_change_pct", "balance_change"]
+        lines.append(show[cols].to_string(index=False, float_format=lambda v: f"{v:,.4f}"))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook rendering
+        return f"<pre>{self.summary()}</pre>" + self.to_frame().to_html(index=False, float_format="{:,.4f}".format)
+
+    def to_dict(self) -> dict:
+        from tradepact.cli.output import records
+
+        return {"closure": self.closure, "deficits": self.deficits, "reference": self.reference,
+                "baseline": self.baseline.kind, "label": self.label, "solver": self.report.to_dict(),
+                "notes": list(self.baseline.notes),
+                "countries": records(self.to_frame()), "pairs": records(self.pairs())}
+
+    def to_json(self, **kw) -> str:
+        from tradepact.cli.output import dumps
+
+        return dumps(self.to_dict())
+
+    def gegravity_frame(self) -> pd.DataFrame:
+        """Country results under gegravity 0.3's column labels (closure='gegravity' only)."""
+        if self.closure != "gegravity":
+            raise ValueError("gegravity_frame() is only defined for closure='gegravity'")
+        return self.extra["gegravity"]

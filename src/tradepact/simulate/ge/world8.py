@@ -1,0 +1,135 @@
+"""The built-in 8-region world (USA, KOR, CHN, JPN, EU, CAN, MEX, ROW) and the KORUS GE scenarios.
+
+Data (compiled into ``tradepact/data`` by ``tools/compile_ge_data.py`` from
+``../shared/data/world8`` and ``../shared/data/korus``; every figure keeps ``source`` and
+``confirmed``):
+
+* merchandise trade between the regions, 2016 and 2011, USD millions (intra-EU excluded,
+  ROW→ROW dropped: it is internal to the ROW region);
+* GDP per region (World Bank WDI).
+
+**Approximation (flagged in every result):** the matrix has no domestic flows, and no
+goods gross output was found; the domestic flow of each region is approximated as
+``GDP − goods exports`` (the region's absorption of its own production of a GDP-wide
+composite good). Goods value added (agriculture + manufacturing) cannot serve: Korea's
+goods exports exceed it. This dilutes trade shares, so welfare effects are smaller than in
+a goods-only model. Baseline tariffs are set to zero (applied MFN rates by pair are not in
+the facts); scenario tariffs are *changes* on the US–Korea flows.
+
+Scenarios (one sector; ad valorem equivalents on the aggregate bilateral flow, weighted by
+2016 trade from the KORUS product facts):
+
+* ``korus_undone`` — each side's tariffs back to the pre-KORUS base (MFN) rates on the lines
+  in the facts: Korea on US vehicles (8%), beef (40% vs 26.67% in 2016), pork (25%); the US on
+  Korean cars (2.5%). Lines not in the facts are left unchanged, so this *understates* the
+  agreement (documented, with the covered share of trade).
+* ``protocol_2018`` — the Section 232 steel quota (70% of the 2015–2017 average volume)
+  modelled as a 30% cut of Korea's 2016 steel exports to the US, as an iceberg-equivalent
+  trade-cost increase on the bilateral flow; the light-truck tariff deferral has no trade
+  weight (Korea exported no pickups) and the FMVSS allowance is non-tariff.
+* ``car_tariff`` — a 25% US tariff on Korean passenger cars: 0.25 × (cars' share of US
+  imports from Korea) on the bilateral flow, revenue rebated to the US.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from tradepact.simulate.ge.baseline import Baseline
+from tradepact.simulate.ge.model import Shock
+
+REGIONS = ("USA", "KOR", "CHN", "JPN", "EU", "CAN", "MEX", "ROW")
+DEFAULT_THETA = 5.0  # σ = 6: a central value of the trade elasticity (Head & Mayer 2014 survey)
+
+
+def _read(name: str) -> pd.DataFrame:
+    with resources.files("tradepact.data").joinpath(name).open("rb") as fh:
+        return pd.read_csv(fh)
+
+
+@lru_cache(maxsize=None)
+def world8_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(trade, regions, korus_lines) package tables; treat as read-only."""
+    return _read("world8_trade.csv"), _read("world8_regions.csv"), _read("world8_korus_lines.csv")
+
+
+def world8_baseline(year: int = 2016, theta: float = DEFAULT_THETA) -> Baseline:
+    """One-sector observed baseline for ``year`` with domestic flows = GDP − goods exports (flagged)."""
+    trade, regions, _ = world8_tables()
+    t = trade[(trade.year == year) & (trade.exporter != trade.importer)]
+    gdp = regions[regions.year == year].set_index("region").gdp_usd_m
+    b = Baseline.from_international(t, gdp, theta, value="value_usd_m", file="tradepact/data/world8_trade.csv",
+                                    output_label="GDP")
+    return Baseline(countries=b.countries, flows=b.flows, theta=b.theta, tariffs=b.tariffs, sectors=b.sectors,
+                    domestic_approximated=b.domestic_approximated,
+                    notes=("domestic flows approximated as GDP − goods exports (no goods gross output in the "
+                           "built-in data); baseline tariffs set to zero",),
+                    source=f"tradepact built-in world8 {year} (from ../shared/data/world8)")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    shock: Shock
+    description: str
+    inputs: pd.DataFrame  # the lines and weights behind the shock
+    confirmed: bool
+
+
+def _lines() -> pd.DataFrame:
+    return world8_tables()[2]
+
+
+def scenario_inputs() -> dict[str, float]:
+    """Trade-weighted tariff changes and shares derived from the KORUS lines (fractions)."""
+    ln = _lines()
+    tot = {(r.exporter, r.importer): r.trade_usd_m for r in ln[ln.scenario_use == "weights"].itertuples()}
+    und = ln[ln.scenario_use.str.contains("korus_undone")]
+    out = {}
+    for (ex, im), total in tot.items():
+        sub = und[(und.exporter == ex) & (und.importer == im)]
+        out[f"undone_{ex}>{im}"] = float((sub.trade_usd_m * (sub.rate_base - sub.rate_2016)).sum() / total)
+        out[f"undone_cover_{ex}>{im}"] = float(sub.trade_usd_m.sum() / total)
+    cars = ln[ln.component == "US-CARS"].iloc[0]
+    out["car_share_KOR>USA"] = float(cars.trade_usd_m / tot[("KOR", "USA")])
+    steel = ln[ln.component == "US-STEEL-232"].iloc[0]
+    out["steel_share_KOR>USA"] = float(steel.trade_usd_m / tot[("KOR", "USA")])
+    return out
+
+
+def korus_scenarios(baseline: Baseline) -> list[Scenario]:
+    """The three KORUS experiments on a world8 baseline."""
+    ln = _lines()
+    v = scenario_inputs()
+    und = Shock.bilateral_tariffs(baseline, {("USA", "KOR"): v["undone_USA>KOR"], ("KOR", "USA"): v["undone_KOR>USA"]},
+                                  label="KORUS undone")
+    lc = np.zeros((1, baseline.n, baseline.n))
+    lc[0, baseline.index("KOR"), baseline.index("USA")] = np.log(1 - 0.30 * v["steel_share_KOR>USA"])
+    prot = Shock(log_cost_change=lc, label="2018 protocol (steel quota)")
+    car = Shock.bilateral_tariffs(baseline, {("KOR", "USA"): 0.25 * v["car_share_KOR>USA"]},
+                                  label="25% US tariff on Korean cars")
+
+    def rows(use):
+        return ln[ln.scenario_use.str.contains(use) | (ln.scenario_use == "weights")]
+
+    return [
+        Scenario("korus_undone", "KORUS undone (tariffs back to base/MFN rates)", und,
+                 f"Korea's tariff on US goods +{100 * v['undone_USA>KOR']:.2f} pp and the US tariff on Korean goods "
+                 f"+{100 * v['undone_KOR>USA']:.2f} pp (trade-weighted over the lines in the facts, covering "
+                 f"{100 * v['undone_cover_USA>KOR']:.0f}% and {100 * v['undone_cover_KOR>USA']:.0f}% of 2016 "
+                 "bilateral trade; other lines unchanged, so the agreement's effect is understated)",
+                 rows("korus_undone"), bool(rows("korus_undone").trade_confirmed.all())),
+        Scenario("protocol_2018", "2018 protocol (steel quota)", prot,
+                 f"Korean steel exports to the US cut 30% (quota at 70% of 2015-2017 volume); steel is "
+                 f"{100 * v['steel_share_KOR>USA']:.1f}% of US imports from Korea; light-truck deferral carries no "
+                 "trade weight", rows("protocol_2018"), bool(rows("protocol_2018").trade_confirmed.all())),
+        Scenario("car_tariff", "25% US tariff on Korean cars", car,
+                 f"cars are {100 * v['car_share_KOR>USA']:.1f}% of US imports from Korea, so the aggregate "
+                 f"tariff-equivalent on the bilateral flow rises by {25 * v['car_share_KOR>USA']:.2f} pp",
+                 rows("car_tariff"), bool(rows("car_tariff").trade_confirmed.all())),
+    ]
