@@ -117,6 +117,16 @@ def test_itpd_e_industries_services_and_domestic(store, tmp_path):
     assert svc["exports"].iloc[0] == pytest.approx(2100.0) and svc["imports"].iloc[0] == pytest.approx(1800.0)
 
 
+def test_itpd_e_goods_only_file(store, tmp_path):
+    """A file with no services industries imports (regression: an empty output table crashed the import)."""
+    s = itpd_sample()
+    goods_rows = [r for r in s.rows if r[7] != "Services"]
+    rep = store.import_files("itpd-e", [s.write(tmp_path / "in", rows=goods_rows)])
+    f = rep.files[0]
+    assert f.rows_read == 4 and f.kept == {"goods": 4, "services": 0} and f.years == [2016]
+    assert store.services_bilateral("USA", "KOR").empty
+
+
 def test_services_items_are_not_double_counted(store, tmp_path):
     rep = store.import_files("services", [services_sample().write(tmp_path / "in")])
     assert rep.files[0].dropped == {"partner is the World aggregate": 1}

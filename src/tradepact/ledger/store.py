@@ -518,7 +518,7 @@ class LedgerStore:
                       0.6 + 0.4 * (i + 1) / len(prep.outputs))
             rows, zeros, years = con.execute(
                 f"SELECT count(*), count(*) FILTER (WHERE {'value = 0' if 'value' in schema.columns else 'false'}), "
-                f"list(DISTINCT year ORDER BY year) FROM read_parquet({sql_str(str(target))})").fetchone()
+                f"coalesce(list(DISTINCT year ORDER BY year), []) FROM read_parquet({sql_str(str(target))})").fetchone()
             report.kept[o.table] = int(rows)
             if "value" in schema.columns:
                 report.zero_value += int(zeros)

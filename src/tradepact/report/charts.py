@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -55,4 +56,53 @@ def flows_chart(frame: pd.DataFrame, title: str, a: str, b: str) -> go.Figure:
                     mode="lines+markers", line=dict(color=PALETTE["total"]))
     fig.update_layout(title=title, yaxis_title="USD billions", template="plotly_white",
                       legend=dict(orientation="h", y=-0.15), height=380, xaxis=dict(dtick=2))
+    return fig
+
+
+_LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=60, b=50),
+               legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
+
+
+def rate_path_figure(frame: pd.DataFrame, title: str) -> Any:
+    """Tariff rate by year, one line per (importer, exporter, hs) series; rates in percent.
+
+    ``frame``: columns ``year, rate`` (fraction) and optionally ``hs, importer, exporter,
+    confirmed``.
+    """
+    fig = go.Figure()
+    keys = [k for k in ("importer", "exporter", "hs") if k in frame]
+    groups = frame.groupby(keys, sort=True) if keys else [((), frame)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        g = g.sort_values("year")
+        conf = g["confirmed"].astype(bool) if "confirmed" in g else pd.Series(True, index=g.index)
+        name = " ".join(str(k) for k in key) or "rate"
+        fig.add_scatter(x=g["year"].astype(int).tolist(), y=(g["rate"].astype(float) * 100).tolist(),
+                        mode="lines+markers", name=name, line_shape="hv",
+                        marker=dict(symbol=["circle" if c else "circle-open" for c in conf], size=7))
+    fig.update_layout(title=title, yaxis_title="tariff rate (%)", xaxis_title="year", **_LAYOUT)
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_xaxes(tickformat="d")
+    return fig
+
+
+def scenario_figure(lines: pd.DataFrame, title: str, value: str = "trade_creation") -> Any:
+    """A scenario's effect (``value``, USD millions) by year, stacked by HS code.
+
+    ``lines``: the scenario's per-line frame with columns ``year``, ``hs`` and ``value``.
+    With one year only, bars by HS code.
+    """
+    fig = go.Figure()
+    if len(lines) and value in lines:
+        by = lines.groupby(["hs", "year"], sort=True)[value].sum().reset_index()
+        years = sorted(by["year"].unique())
+        if len(years) == 1:
+            fig.add_bar(x=by["hs"].astype(str).tolist(), y=by[value].tolist(), name=value)
+            fig.update_layout(xaxis_title="HS code", xaxis_type="category")
+        else:
+            for hs, g in by.groupby("hs", sort=True):
+                fig.add_bar(x=g["year"].astype(int).tolist(), y=g[value].tolist(), name=str(hs))
+            fig.update_layout(barmode="relative", xaxis_title="year")
+            fig.update_xaxes(tickformat="d")
+    fig.update_layout(title=title, yaxis_title=f"{value.replace('_', ' ')} (USD millions)", **_LAYOUT)
     return fig

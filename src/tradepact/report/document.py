@@ -41,13 +41,20 @@ class Chart:
     source: str = ""
     confirmed: bool = True
     caption: str = ""
+    #: exported image files of this chart, format -> path relative to the HTML file
+    #: (filled by :meth:`Report.write` when it is asked to export charts)
+    files: dict[str, str] = field(default_factory=dict)
 
     def to_html(self) -> str:
         fig_html = self.figure.to_html(full_html=False, include_plotlyjs=False,
                                        config={"displaylogo": False, "responsive": True})
         mark = "" if self.confirmed else f' <span class="unconfirmed">{UNCONFIRMED_MARK}</span>'
         cap = f"<div class='caption'>{html.escape(self.caption)}</div>" if self.caption else ""
-        src = f"<div class='source'>Source: {html.escape(self.source)}{mark}</div>" if (self.source or mark) else ""
+        links = " · ".join(f'<a class="download" href="{html.escape(p)}">{html.escape(fmt.upper())}</a>'
+                           for fmt, p in self.files.items())
+        links = f" · {links}" if links else ""
+        src = (f"<div class='source'>Source: {html.escape(self.source)}{mark}{links}</div>"
+               if (self.source or mark or links) else "")
         return f'<figure class="chart">{fig_html}{cap}{src}</figure>'
 
 
@@ -155,10 +162,32 @@ class Report:
               "confirmed in a cited source; check them before relying on them.</footer></body></html>"
         )
 
-    def write(self, out_dir: str | Path, filename: str = "index.html") -> Path:
-        """Write the report to ``out_dir/filename`` atomically; returns the path."""
+    def charts(self) -> list[tuple[str, Chart]]:
+        """Every chart with a stable name ``<section id>-<n>`` (n counts from 1 within the section)."""
+        out = []
+        for s in self.sections:
+            n = 0
+            for b in s.blocks:
+                if isinstance(b, Chart):
+                    n += 1
+                    out.append((f"{s.id}-{n}", b))
+        return out
+
+    def write(self, out_dir: str | Path, filename: str = "index.html", charts: tuple[str, ...] = (),
+              engine: str = "auto") -> Path:
+        """Write the report to ``out_dir/filename`` atomically; returns the path.
+
+        ``charts``: image formats (``"png"``, ``"pdf"``, ``"svg"``) to export every chart in,
+        to ``out_dir/charts/<section>-<n>.<fmt>``, linked from the HTML beside each chart's
+        source (see :func:`tradepact.report.export.export_charts`; ``engine`` picks kaleido or
+        matplotlib).
+        """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        if charts:
+            from tradepact.report.export import export_charts
+
+            export_charts(self, out / "charts", formats=tuple(charts), engine=engine)
         path = out / filename
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(self.to_html(), encoding="utf-8")
