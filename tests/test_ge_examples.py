@@ -81,9 +81,6 @@ def test_book_loop_reproduces_the_printed_iteration_log(twb, shared_data):
 
 
 def test_trade_without_borders_estimated(twb, shared_data):
-    gravity = pytest.importorskip("tradepact.gravity")
-    if not hasattr(gravity, "ppml"):
-        pytest.skip("tradepact.gravity.ppml not available in this checkout")
     out, meta = twb.run(shared_data, "estimate")
     for k, v in twb.BOOK_COEFS.items():  # the book's printed estimates (7 significant digits)
         assert meta["coefficients"][k] == pytest.approx(v, abs=5e-7 * max(1, abs(v)))
@@ -149,12 +146,11 @@ def test_nafta_two_stage_with_pyfixest_estimates(nafta_oracle):
 
 
 def test_nafta_with_tradepact_gravity_matches_oracle(nafta_oracle, shared_data):
-    gravity = pytest.importorskip("tradepact.gravity")
-    if not hasattr(gravity, "ppml"):
-        pytest.skip("tradepact.gravity.ppml not available in this checkout")
     mod, ref, meta_ref = nafta_oracle
     out, meta = mod.run(shared_data)
     assert meta["beta_rta"] == pytest.approx(meta_ref["beta_rta"], rel=1e-6)
     for k in ("CAN", "MEX", "USA", "DEU"):
         for key, v in ref[k].items():
-            assert out[k][key] == pytest.approx(v, abs=1e-4), (k, key)
+            # pyfixest's fixed effects reproduce the pair totals only to ~1e-4 in logs (tradepact's to 1e-8),
+            # which moves the GE outputs by up to ~1.4e-5 relative (USA conditional exports): compare to 5e-5 relative.
+            assert out[k][key] == pytest.approx(v, rel=5e-5, abs=1e-4), (k, key)

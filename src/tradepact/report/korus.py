@@ -15,6 +15,7 @@ KORUS_SECTIONS: list[str] = [
     "ledger",
     "claims",
     "agreement",
+    "gravity",
     "scenarios",
     "ge",
 ]
