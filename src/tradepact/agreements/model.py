@@ -551,6 +551,17 @@ class Text:
         self.measure_amendment = measure_amendment
 
 
+def _amended(cls, current, ch, am, path: str):
+    """``current`` with a line/measure change's ``set`` applied; the change's (else the amendment's)
+    source, and confirmed only if both the old entry and the change are confirmed."""
+    upd = dict(ch.set)
+    upd.setdefault("source", ch.source or am.source)
+    if "confirmed" not in upd:
+        conf = ch.confirmed if ch.confirmed is not None else am.confirmed
+        upd["confirmed"] = bool(current.confirmed and conf)
+    return _overridden(cls, current, upd, path)
+
+
 def _overridden(model_cls, current: BaseModel, updates: dict[str, Any], path: str):
     data = current.model_dump()
     unknown = sorted(set(updates) - set(model_cls.model_fields))
@@ -584,12 +595,7 @@ def apply_amendment(text: Text, am: Amendment, index: int | None = None) -> Text
             if ch.line not in pos:
                 raise AgreementError(f"{path}.line", "no such line", expected="the id of a schedule line",
                                      got=ch.line)
-            upd = dict(ch.set)
-            upd.setdefault("source", ch.source or am.source)
-            if "confirmed" not in upd:
-                conf = ch.confirmed if ch.confirmed is not None else am.confirmed
-                upd["confirmed"] = bool(lines[pos[ch.line]].confirmed and conf)
-            lines[pos[ch.line]] = _overridden(ScheduleLine, lines[pos[ch.line]], upd, path)
+            lines[pos[ch.line]] = _amended(ScheduleLine, lines[pos[ch.line]], ch, am, path)
             line_am[ch.line] = am.id
         elif isinstance(ch, AddLine):
             if ch.add_line.id in pos:
@@ -611,12 +617,7 @@ def apply_amendment(text: Text, am: Amendment, index: int | None = None) -> Text
             if ch.measure not in mpos:
                 raise AgreementError(f"{path}.measure", "no such measure", expected="the id of a measure",
                                      got=ch.measure)
-            upd = dict(ch.set)
-            upd.setdefault("source", ch.source or am.source)
-            if "confirmed" not in upd:
-                conf = ch.confirmed if ch.confirmed is not None else am.confirmed
-                upd["confirmed"] = bool(measures[mpos[ch.measure]].confirmed and conf)
-            measures[mpos[ch.measure]] = _overridden(Measure, measures[mpos[ch.measure]], upd, path)
+            measures[mpos[ch.measure]] = _amended(Measure, measures[mpos[ch.measure]], ch, am, path)
             meas_am[ch.measure] = am.id
         elif isinstance(ch, AddMeasure):
             if ch.add_measure.id in mpos:

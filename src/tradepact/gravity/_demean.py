@@ -144,37 +144,6 @@ try:  # optional accelerator; results are identical up to rounding
                 for i in range(n):
                     out[i] -= sums[og + codes[g, i]]
 
-    @_nb.njit(cache=True, parallel=True)
-    def _sweep_cols_nb(VT, outT, codes, offsets, inv_wsum, w, seq, sumsT):  # pragma: no cover - compiled
-        """T applied to each row of VT (k, n) in parallel over the k columns."""
-        for j in _nb.prange(VT.shape[0]):
-            _sweep_col(VT[j], outT[j], codes, offsets, inv_wsum, w, seq, sumsT[j])
-
-    @_nb.njit(cache=True, parallel=True)
-    def _cg_step_cols_nb(eT, gT, dT, TdT, w, gg, active):  # pragma: no cover - compiled
-        """One CG step per column (k, n layout), columns in parallel; returns (gg_new, dAd)."""
-        k, n = eT.shape
-        ggn = np.zeros(k)
-        dAd = np.zeros(k)
-        for j in _nb.prange(k):
-            e, g, d, Td = eT[j], gT[j], dT[j], TdT[j]
-            s = 0.0
-            for i in range(n):
-                s += w[i] * d[i] * (d[i] - Td[i])
-            dAd[j] = s
-            a = gg[j] / s if (active[j] and s > 0) else 0.0
-            s2 = 0.0
-            for i in range(n):
-                e[i] -= a * d[i]
-                gi = g[i] - a * (d[i] - Td[i])
-                g[i] = gi
-                s2 += w[i] * gi * gi
-            ggn[j] = s2
-            b = s2 / gg[j] if (active[j] and gg[j] > 0) else 0.0
-            for i in range(n):
-                d[i] = g[i] + b * d[i]
-        return ggn, dAd
-
     @_nb.njit(cache=True, nogil=True)
     def irls_working(y, mu, eta, off, w, z, ww):  # pragma: no cover - compiled
         """z = eta - off + y/mu - 1 and ww = w·mu (w, off may be empty = 1, 0)."""
@@ -189,62 +158,10 @@ try:  # optional accelerator; results are identical up to rounding
             ww[i] = mu[i] * w[i] if has_w else mu[i]
 
     @_nb.njit(cache=True, nogil=True)
-    def irls_update(z, zt, Xt, beta, off, wy, w, eta_new, mu_new):  # pragma: no cover - compiled
-        """eta_new = z − zt + Xt β (+ off); mu_new = exp(eta_new); returns (Σ wy·eta_new, Σ w·mu_new)."""
-        n, k = Xt.shape
-        has_w = w.shape[0] == n
-        has_o = off.shape[0] == n
-        s1 = 0.0
-        s2 = 0.0
-        for i in range(n):
-            e = z[i] - zt[i]
-            for j in range(k):
-                e += Xt[i, j] * beta[j]
-            if has_o:
-                e += off[i]
-            eta_new[i] = e
-            m = np.exp(e)
-            mu_new[i] = m
-            s1 += wy[i] * e
-            s2 += m * w[i] if has_w else m
-        return s1, s2
-
-    @_nb.njit(cache=True, parallel=True)
-    def _cg_prepare(Y, pT, eT, w, scale):  # pragma: no cover - compiled
-        """eT = (Y − pT.T).T and the weighted column norms of Y, columns in parallel."""
-        n, k = Y.shape
-        for j in _nb.prange(k):
-            s = 0.0
-            for i in range(n):
-                y = Y[i, j]
-                eT[j, i] = y - pT[j, i]
-                s += w[i] * y * y
-            scale[j] = s
-
-    @_nb.njit(cache=True, parallel=True)
-    def _cg_init(eT, TdT, gT, dT, w, gg):  # pragma: no cover - compiled
-        """g = e − T e, d = g, gg = Σ w g² per column."""
-        k, n = eT.shape
-        for j in _nb.prange(k):
-            s = 0.0
-            for i in range(n):
-                g = eT[j, i] - TdT[j, i]
-                gT[j, i] = g
-                dT[j, i] = g
-                s += w[i] * g * g
-            gg[j] = s
-
-    @_nb.njit(cache=True, parallel=True)
-    def _cg_finish(Y, eT, pT):  # pragma: no cover - compiled
-        """pT = (Y − eT.T).T (the fixed-effect component), columns in parallel."""
-        n, k = Y.shape
-        for j in _nb.prange(k):
-            for i in range(n):
-                pT[j, i] = Y[i, j] - eT[j, i]
-
-    @_nb.njit(cache=True, nogil=True)
     def irls_update_T(z, zt, XtT, beta, off, wy, w, eta_new, mu_new):  # pragma: no cover - compiled
-        """irls_update with the demeaned regressors in (k, n) layout."""
+        """eta_new = z − zt + XtT.T β (+ off); mu_new = exp(eta_new); returns (Σ wy·eta_new, Σ w·mu_new).
+
+        The demeaned regressors come in (k, n) layout."""
         k, n = XtT.shape
         has_w = w.shape[0] == n
         has_o = off.shape[0] == n
