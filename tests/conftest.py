@@ -1,6 +1,7 @@
 """Shared test fixtures. Reference data live in ../shared/data beside the checkout."""
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -24,3 +25,19 @@ def store_dir(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "store"
     monkeypatch.setenv("TRADEPACT_STORE", str(d))
     return d
+
+
+EXAMPLES = ROOT / "examples" / "agtpa"
+
+
+@pytest.fixture(scope="session")
+def load_example():
+    """Import a script of examples/agtpa by name (the examples are scripts, not a package)."""
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(f"agtpa_{name}", EXAMPLES / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load

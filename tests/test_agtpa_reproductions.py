@@ -20,41 +20,29 @@ same sample with ``ssc(k_adj=False, G_adj=True)`` (= Stata's ML convention).
 """
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "agtpa"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"agtpa_{name}", EXAMPLES / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+@pytest.fixture(scope="module")
+def rta(shared_data, load_example):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_example("rta_effects").run(shared_data)
 
 
 @pytest.fixture(scope="module")
-def rta(shared_data):
+def trad(shared_data, load_example):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _load("rta_effects").run(shared_data)
+        return load_example("traditional_gravity").run(shared_data)
 
 
 @pytest.fixture(scope="module")
-def trad(shared_data):
+def dist(shared_data, load_example):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _load("traditional_gravity").run(shared_data)
-
-
-@pytest.fixture(scope="module")
-def dist(shared_data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _load("distance_puzzle").run(shared_data)
+        return load_example("distance_puzzle").run(shared_data)
 
 
 def _check(col, published):
@@ -122,11 +110,11 @@ def _agree(col, peer):
         assert c["se"] == pytest.approx(float(peer.se()[name]), rel=1e-6), name
 
 
-def test_pyfixest_oracle_on_reproductions(shared_data, rta, dist):
+def test_pyfixest_oracle_on_reproductions(shared_data, rta, dist, load_example):
     pytest.importorskip("pyfixest")
-    common = _load("_common")
+    common = load_example("_common")
     df = common.load_applications(shared_data)
-    rte = _load("rta_effects")
+    rte = load_example("rta_effects")
     _agree(rta["globalization"], _peer(df, rta["globalization"]["formula"]))
     _agree(rta["intra"], _peer(df, rta["intra"]["formula"], tight=True))
     intl = df[df["exporter"] != df["importer"]]
@@ -135,9 +123,9 @@ def test_pyfixest_oracle_on_reproductions(shared_data, rta, dist):
     assert rte.FE3 in rta["globalization"]["formula"]
 
 
-def test_exercises_run_and_match_pyfixest(shared_data):
+def test_exercises_run_and_match_pyfixest(shared_data, load_example):
     pytest.importorskip("pyfixest")
-    ex = _load("exercises")
+    ex = load_example("exercises")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = ex.run(shared_data)

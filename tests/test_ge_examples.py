@@ -24,15 +24,8 @@ full_endowment_levels = _ge_levels.full_endowment_levels
 EX = Path(__file__).resolve().parents[1] / "examples" / "agtpa"
 
 
-def load_example(name):
-    spec = importlib.util.spec_from_file_location(f"agtpa_{name}", EX / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
-def twb():
+def twb(load_example):
     return load_example("trade_without_borders")
 
 
@@ -110,7 +103,7 @@ def _pyfixest_ppml(data, formula):
 
 
 @pytest.fixture(scope="module")
-def nafta_oracle(shared_data):
+def nafta_oracle(shared_data, load_example):
     mod = load_example("nafta")
     out, meta = mod.run(shared_data, _pyfixest_ppml)
     return mod, out, meta
