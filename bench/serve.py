@@ -109,15 +109,19 @@ def hammer(url: str, paths: list[str], clients: int, seconds: float) -> dict:
             lat.extend(mine)
             errors.extend(bad)
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    wall = run_threads([threading.Thread(target=worker, args=(k,)) for k in range(clients)])
+    return {"n": len(lat), "rps": len(lat) / wall, "p50": _pct(lat, 0.5), "p95": _pct(lat, 0.95),
+            "errors": errors}
+
+
+def run_threads(threads: list[threading.Thread]) -> float:
+    """Start the client threads together, wait for all; returns the wall time in seconds."""
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
-    return {"n": len(lat), "rps": len(lat) / wall, "p50": _pct(lat, 0.5), "p95": _pct(lat, 0.95),
-            "errors": errors}
+    return time.perf_counter() - t0
 
 
 def direct_ms(fn, n: int) -> float:
@@ -189,13 +193,7 @@ def run_scenarios(url: str, texts: list[str], clients: int, ledger_path: str) ->
 
     reader = threading.Thread(target=ledger_reader)
     reader.start()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - t0
+    wall = run_threads([threading.Thread(target=client) for _ in range(clients)])
     done_event.set()
     reader.join()
     return {"wall": wall, "submit": submit_lat, "total": total_lat, "runs": runs,
