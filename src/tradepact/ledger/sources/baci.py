@@ -101,6 +101,7 @@ def write_synthetic(path: Path, rows: int, year: int = 2015, seed: int = 0, orde
     if order not in ("baci", "product"):
         raise ValueError(f"order must be 'baci' or 'product', not {order!r}")
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     num = sorted((n, c) for n, c in countries.numeric_to_iso3().items() if 0 < n < 900)[:220]
     codes_file = path.parent / "country_codes_V202401b.csv"
     with open(codes_file, "w") as fh:

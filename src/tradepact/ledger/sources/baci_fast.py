@@ -205,11 +205,15 @@ def _stage_parsed(layout: CsvLayout, codes: dict[int, str | None], target: Path,
         return None
     known, lut = mapped
     mm, buf = _map_file(path)
+    out = None
     try:
-        return _parse_and_write(bp, buf, known, lut, target, path.name, tick)
+        out = _parse_and_write(bp, buf, known, lut, target, path.name, tick)
     finally:
         del buf
         mm.close()
+        if out is None and target.exists():
+            target.unlink()
+    return out
 
 
 def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict | None:
