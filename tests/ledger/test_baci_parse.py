@@ -63,6 +63,7 @@ def _same(a, b):
 def _parsed_vs_arrow(tmp_path, path):
     """Stage ``path`` with the compiled parser and with the Arrow path; both must accept and agree."""
     layout, codes = read_header(path), _codes(path)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     fast, ref = tmp_path / "parsed.parquet", tmp_path / "arrow.parquet"
     a = baci_fast._stage_parsed(layout, codes, fast, lambda m, f: None)
     b = baci_fast._stage(layout, codes, ref, lambda m, f: None)
@@ -127,9 +128,14 @@ EDGE = {
 
 
 @pytest.mark.parametrize("case", list(EDGE))
-def test_line_endings(tmp_path, case):
+@pytest.mark.parametrize("chunks", ["one chunk", "small chunks"])
+def test_line_endings(tmp_path, monkeypatch, case, chunks):
+    if chunks == "small chunks":
+        monkeypatch.setattr(baci_fast, "FIRST_CHUNK", 40)
+        monkeypatch.setattr(baci_fast, "CHUNK", 80)
     lines = [",".join(r) for r in baci_sample().rows]
-    _parsed_vs_arrow(tmp_path, _write(tmp_path / "in", lines, **EDGE[case]))
+    _parsed_vs_arrow(tmp_path / "all", _write(tmp_path / "in", lines, **EDGE[case]))
+    _parsed_vs_arrow(tmp_path / "one", _write(tmp_path / "in1", lines[:1], **EDGE[case]))
 
 
 def test_spellings_within_the_grammar(tmp_path):

@@ -225,19 +225,27 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
     start = bp.next_line_start(buf, 0)  # past the header line
     if start >= size:
         return None
-    bounds = [start]
+    # chunks (bytes, start, end), each ending with a '\n' (the kernel relies on it)
+    body = size
+    if buf[size - 1] != 10:  # a last line without '\n': parsed from a padded copy
+        body = bp.last_line_start(buf, start)
+    chunks = []
     step = FIRST_CHUNK
-    while bounds[-1] < size:
-        bounds.append(bp.next_line_start(buf, min(size, bounds[-1] + step) - 1))
-        step = CHUNK
-    nchunks = len(bounds) - 1
+    at = start
+    while at < body:
+        end = min(body, bp.next_line_start(buf, min(body, at + step) - 1))
+        chunks.append((buf, at, end))
+        at, step = end, CHUNK
+    if body < size:
+        chunks.append((np.frombuffer(bytes(buf[body:size]) + b"\n", dtype=np.uint8), 0, size - body + 1))
+    nchunks = len(chunks)
     base = len(lut)
     order_base = base if YEAR_KEY_MAX * base * base * 1_000_000 < (1 << 62) else 0
     iso = pa.array(known, type=pa.string())
     schema = _schema()
     pow10 = bp._POW10
     tick(f"reading {name}", 0.0)
-    cap = max(b - a for a, b in zip(bounds, bounds[1:])) // 15 + 1  # a valid line has >= 15 bytes
+    cap = max(b - a for _, a, b in chunks) // 15 + 1  # a valid line has >= 15 bytes
     sets = [_Arrays(cap, base) for _ in range(min(POOL, nchunks))]
     free: queue.Queue = queue.Queue()
     for arr in sets:
@@ -249,10 +257,10 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
         """Chunk ``c`` into ``arr``: (stats, Arrow table) or None if a line is not plainly valid."""
         if stop.is_set():
             return None
-        a, b = bounds[c], bounds[c + 1]
+        data, a, b = chunks[c]
         arr.qbits[:(b - a) // 15 // 8 + 1] = 0
         st = arr.stats
-        if bp.parse_chunk(buf, a, b, lut, order_base, pow10, arr.year, arr.exporter, arr.importer,
+        if bp.parse_chunk(data, a, b, lut, order_base, pow10, arr.year, arr.exporter, arr.importer,
                           arr.product, arr.value, arr.quantity, arr.qbits, arr.present, arr.years,
                           arr.used, st) != bp.OK:
             stop.set()

@@ -43,10 +43,11 @@ _MANT_MAX = 1 << 53
 
 @njit(nogil=True, cache=True)
 def _int(buf, pos, end):
-    """1-9 digits at ``pos``: (value, new pos) or (-1, pos) if none or too many."""
+    """1-9 digits at ``pos``: (value, new pos) or (-1, pos) if none or too many. No bounds
+    check: the caller guarantees a non-digit (the line's ``\n``) before the end of ``buf``."""
     x = 0
     d = 0
-    while pos < end:
+    while True:  # stops at the line's '\n' at the latest
         c = buf[pos]
         if c < 48 or c > 57:
             break
@@ -62,11 +63,11 @@ def _int(buf, pos, end):
 def _number(buf, pos, end, pow10):
     """Spaces then ``digits[.digits]`` at ``pos``: (status, value, new pos); status 0 = ok,
     1 = not a number here (position unchanged past the spaces), 3 = outside the exact fast path."""
-    while pos < end and buf[pos] == 32:
+    while buf[pos] == 32:
         pos += 1
     m = 0
     nd = 0
-    while pos < end:
+    while True:  # stops at the line's '\n' at the latest
         c = buf[pos]
         if c < 48 or c > 57:
             break
@@ -76,9 +77,9 @@ def _number(buf, pos, end, pow10):
     if nd == 0:
         return 1, 0.0, pos
     f = 0
-    if pos < end and buf[pos] == 46:  # '.'
+    if buf[pos] == 46:  # '.'
         pos += 1
-        while pos < end:
+        while True:
             c = buf[pos]
             if c < 48 or c > 57:
                 break
@@ -97,7 +98,8 @@ def _number(buf, pos, end, pow10):
 def parse_chunk(buf, start, end, lut, order_base, pow10,
                 year, exporter, importer, product, value, quantity, qbits,
                 present, years, used, stats):
-    """Parse the complete lines in ``buf[start:end]`` into the output arrays (row 0 = first line).
+    """Parse the lines in ``buf[start:end]`` into the output arrays (row 0 = first line);
+    ``buf[end - 1]`` must be ``\n`` (the caller pads a last line that lacks it).
 
     ``lut`` maps a BACI country code to its index in the sorted ISO3 list (-1 = unknown);
     ``exporter``/``importer`` get those indices, ``product`` the HS code as an integer, ``value``
@@ -110,6 +112,9 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
     """
     pos = start
     n = 0
+    if end > start and buf[end - 1] != 10:  # the field loops rely on a final '\n'
+        stats[STATUS] = 1
+        return 1
     zeros = 0
     nulls = 0
     ordered = 1 if order_base > 0 else 0
@@ -144,7 +149,7 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
         pos += 1
         # q: empty, spaces + NA, or a number
         qs = pos
-        while pos < end and buf[pos] == 32:
+        while buf[pos] == 32:
             pos += 1
         valid = True
         q = 0.0
@@ -278,3 +283,16 @@ def next_line_start(buf, pos: int) -> int:
         pos += 1 << 20
         hit = np.flatnonzero(buf[pos:pos + (1 << 20)] == 10)
     return len(buf) if len(hit) == 0 else pos + int(hit[0]) + 1
+
+
+def last_line_start(buf, start: int) -> int:
+    """The offset where the last line of ``buf`` begins (not before ``start``)."""
+    width = 1 << 16
+    while True:
+        lo = max(start, len(buf) - width)
+        hit = np.flatnonzero(buf[lo:len(buf) - 1] == 10)
+        if len(hit):
+            return lo + int(hit[-1]) + 1
+        if lo == start:
+            return start
+        width *= 16
