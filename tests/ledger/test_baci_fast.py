@@ -18,6 +18,12 @@ from tradepact.ledger.sources import baci, baci_fast
 from tradepact.ledger.sources._base import read_header
 
 
+@pytest.fixture(autouse=True)
+def compiled_parser_for_small_files(monkeypatch):
+    """Both fast paths take part whatever the file size (the compiled one first)."""
+    monkeypatch.setattr(baci_fast, "PARSE_MIN_BYTES", 0)
+
+
 def _stored(store: LedgerStore):
     """Every stored goods row in file order, plus the column types."""
     con = store._connect()

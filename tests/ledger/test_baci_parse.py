@@ -80,6 +80,12 @@ def _declines(tmp_path, path):
     assert not out.exists()
 
 
+@pytest.fixture(autouse=True)
+def any_size(monkeypatch):
+    """The compiled parser for small files too (by default only from PARSE_MIN_BYTES on)."""
+    monkeypatch.setattr(baci_fast, "PARSE_MIN_BYTES", 0)
+
+
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of a few hundred bytes: many row groups, chunk boundaries and recycled buffers."""
@@ -301,3 +307,17 @@ def test_random_decimals_match_python_float(tmp_path):
     want_q = np.array([float(q) for _, q in texts])
     assert np.array_equal(t["value_bits"], want_v.view(np.uint64))
     assert np.array_equal(t["quantity_bits"], want_q.view(np.uint64))
+
+
+def test_small_file_in_a_fresh_process_takes_the_arrow_path(tmp_path):
+    """Below PARSE_MIN_BYTES, a process without numba loaded does not load it for the import."""
+    import subprocess
+    import sys
+
+    path = baci.write_synthetic(tmp_path / "g" / "BACI_HS92_Y2015_V202401b.csv", 1_000)
+    code = ("import sys; from tradepact.ledger import LedgerStore; "
+            f"r = LedgerStore.open({str(tmp_path / 'store')!r}).import_files('baci', [{str(path)!r}]); "
+            "print(r.files[0].kept['goods'], 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1000", "False"]
