@@ -10,9 +10,10 @@
   (``NA`` when unknown).
 
 BACI flows are reconciled from both partners' declarations, so ``flow_source`` is ``reported``.
-Two paths write the same rows: the fast path (:mod:`tradepact.ledger.sources.baci_fast`: a
-multi-threaded typed Arrow read, NumPy checks, dictionary-encoded Parquet) accepts a file only if
-every rule holds; anything else goes through the general path (one streaming DuckDB pass
+Two paths write the same rows: the fast paths (:mod:`tradepact.ledger.sources.baci_fast`: a
+compiled parser of plain BACI lines for large files, else a multi-threaded typed Arrow read; checks
+on typed arrays, dictionary-encoded Parquet) accept a file only if every rule holds; anything else
+goes through the general path (one streaming DuckDB pass
 ``read_csv`` with explicit types -> Parquet, then validation scans), which reports the first
 offending row. Columns that are the same on every row of a BACI file (hs_rev, unit, source,
 confirmed, flow_source, dataset) are kept in the store's manifest, not repeated on 10 million

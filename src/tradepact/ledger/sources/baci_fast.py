@@ -1,26 +1,42 @@
-"""The fast path of the BACI import: one multi-threaded typed CSV read into Arrow, checks and
-code mapping in NumPy, one Parquet write with dictionary-encoded codes.
+"""The fast paths of the BACI import: BACI lines parsed into typed arrays, checked, and written
+as one Parquet file with dictionary-encoded codes.
 
-Why a second path: a BACI year is ~10 million rows of six numbers. The general path (DuckDB
+Why fast paths: a BACI year is ~10 million rows of six numbers. The general path (DuckDB
 ``read_csv`` -> canonical SQL -> Parquet, then validation scans over the Parquet) builds a text
 product code and two country codes per row through SQL expressions and lets the Parquet writer
 re-discover their dictionaries by hashing every value; that is ~2/3 of its time. Here the codes
-are mapped with array lookups (``lut[i]``) straight into Arrow *dictionary* arrays (a 1-2 byte
-index per row plus one small dictionary), which the Parquet writer stores without hashing, and
-every rule is a vectorized reduction over the typed columns (min/max, a lookup, a sort of one
-32-bit key per row for duplicates).
+are mapped with array lookups straight into Arrow *dictionary* arrays (a small index per row plus
+one small dictionary), which the Parquet writer stores without hashing, and every rule is checked
+on the typed columns. Two fast paths, tried in this order by :func:`stage`:
 
-The fast path is an *acceptor only*: it never reports an error itself. It returns ``None`` as
-soon as anything is not plainly valid (a parse or conversion problem, a null, an unknown code,
-a bad HS code, a negative/non-finite value or quantity, a repeated key, an unexpected layout, a
-file too large to hold in memory); the caller then runs the general path on the same file, which
-finds the first offending row and raises the precise :class:`~tradepact.errors.DataFormatError`
-(file, row, field, expected, got) it always did. So no rule is weaker here: a file is accepted by
-the fast path only if every rule of the general path holds, and the stored rows are the same
-(same columns, types, values and row order: Parquet row ``n`` is data row ``n``).
+1. the compiled parser (:func:`_stage_parsed`, kernels in :mod:`.baci_parse`, numba): the file is
+   memory-mapped and cut into chunks at line ends; two threads parse chunks (GIL released) straight
+   into typed arrays, checking every rule as they go, while a third thread writes the parsed
+   chunks in file order, one row group each with the chunk's own product dictionary; the arrays
+   are recycled. Repeated (year, exporter, importer, product) keys: BACI files are sorted by
+   (t, i, j, k), so when the raw keys strictly increase through the file (and distinct codes used
+   are distinct countries) there is none; otherwise a second pass marks a bitmap of keys (or sorts
+   them when the key space is large). Only for the plain layout ``t,i,j,k,v,q`` and its narrow
+   grammar (see :mod:`.baci_parse`), and only for files of :data:`PARSE_MIN_BYTES` or more unless
+   numba is already loaded: importing numba and loading the cached kernels costs ~1 s in a fresh
+   process, more than the parser saves on smaller files. The kernels are compiled on first use
+   and cached on disk by numba.
+2. the Arrow path (:func:`_stage`): one multi-threaded typed ``pyarrow.csv`` read, checks and
+   code mapping in NumPy, a sort of one packed key per row for duplicates, the write overlapped
+   with the mapping.
 
-Memory: the typed columns (24 bytes a row) plus a 4-byte key a row, so files up to
-:data:`MAX_BYTES` take this path and larger ones stream through DuckDB.
+Both are *acceptors only*: they never report an error themselves. Each returns ``None`` as soon
+as anything is not plainly valid (a parse or conversion problem, a null, an unknown code, a bad HS
+code, a negative/non-finite value or quantity, a repeated key, an unexpected layout, a file too
+large to hold in memory); the next path is tried and finally the general path runs on the same
+file, finds the first offending row and raises the precise :class:`~tradepact.errors.DataFormatError`
+(file, row, field, expected, got) it always did. So no rule is weaker here: a file is accepted by a
+fast path only if every rule of the general path holds, and the stored rows are the same whichever
+path stores them (same columns, types, values and row order: Parquet row ``n`` is data row ``n``).
+
+Memory: the compiled parser holds a few chunks of arrays (the file itself is mapped, not read);
+the Arrow path holds the typed columns (24 bytes a row) plus a 4-byte key a row. Files up to
+:data:`MAX_BYTES` take the fast paths and larger ones stream through DuckDB.
 """
 from __future__ import annotations
 
