@@ -321,3 +321,27 @@ def test_small_file_in_a_fresh_process_takes_the_arrow_path(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1000", "False"]
+
+
+@pytest.mark.parametrize("bitmap", [True, False])
+def test_unsorted_file_keys_kept_from_the_parse(tmp_path, small_chunks, monkeypatch, bitmap):
+    """First chunk out of BACI's order: the packed keys are kept and checked (bitmap or sort)."""
+    from tradepact.ledger.sources import baci_parse
+
+    monkeypatch.setattr(baci_fast, "FIRST_CHUNK", 20_000)  # ~540 lines: past line 221, where i wraps from 894 to 4
+    if not bitmap:
+        monkeypatch.setattr(baci_fast, "MAX_KEY_BITS", 0)
+    calls = []
+    for kernel in ("mark_packed", "mark_keys", "line_keys"):
+        real = getattr(baci_parse, kernel)
+        monkeypatch.setattr(baci_parse, kernel, lambda *a, _k=kernel, _r=real: calls.append(_k) or _r(*a))
+    path = baci.write_synthetic(tmp_path / "g" / "BACI_HS92_Y2015_V202401b.csv", 3_000, order="product")
+    assert _parsed_vs_arrow(tmp_path / "ok", path)[0]["rows"] == 3_000
+    assert set(calls) == ({"mark_packed"} if bitmap else set())  # never a second pass over the text
+    lines = path.read_text().splitlines()
+    lines.insert(2_500, lines[7])  # a repeat far from its first occurrence
+    path.write_text("\n".join(lines) + "\n")
+    _declines(tmp_path, path)
+    with pytest.raises(DataFormatError) as info:
+        LedgerStore.open(tmp_path / "store").import_files("baci", [path])
+    assert info.value.row == 2_500 and "same as row 7" in str(info.value)

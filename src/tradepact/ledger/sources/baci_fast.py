@@ -44,7 +44,7 @@ import os
 import queue
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -276,6 +276,13 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
         free.put(arr)
     present_all = np.zeros(1_000_000, dtype=np.uint8)
     stop = threading.Event()
+    # Packed keys of every row, kept only if the first chunk is not in BACI's order (then the
+    # duplicate check runs over them instead of parsing the file a second time); chunk c's keys
+    # start at slot[c].
+    ne = len(known)
+    slot = np.cumsum([0] + [(b - a) // 15 + 1 for _, a, b in chunks]).tolist()
+    keys = np.empty(0, np.int64)
+    no_keys = keys
 
     def parse(c: int, arr: _Arrays):
         """Chunk ``c`` into ``arr``: (stats, Arrow table) or None if a line is not plainly valid."""
@@ -284,9 +291,10 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
         data, a, b = chunks[c]
         arr.qbits[:(b - a) // 15 // 8 + 1] = 0
         st = arr.stats
+        out_keys = keys[slot[c]:slot[c + 1]] if len(keys) else no_keys
         if bp.parse_chunk(data, a, b, lut, order_base, pow10, arr.year, arr.exporter, arr.importer,
                           arr.product, arr.value, arr.quantity, arr.qbits, arr.present, arr.years,
-                          arr.used, st) != bp.OK:
+                          arr.used, st, out_keys, ne) != bp.OK:
             stop.set()
             return None
         n = int(st[bp.ROWS])
@@ -338,7 +346,16 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
             if stop.is_set():
                 free.put(arr)
                 break
-            fut = pool.submit(parse, c, arr)
+            if c == 0:  # here, first (a small chunk): is the file in BACI's order?
+                fut = Future()
+                first = parse(0, arr)
+                if (first is not None and not first[0][bp.ORDERED] and nchunks > 1
+                        and YEAR_SPAN * ne * ne * 1_000_000 < (1 << 62)):
+                    keys = np.empty(slot[-1], np.int64)  # not sorted: keep the keys
+                    first = parse(0, arr)
+                fut.set_result(first)
+            else:
+                fut = pool.submit(parse, c, arr)
             results.append(fut)
             futures.put((fut, arr))
             tick(f"reading {name}", 0.9 * c / nchunks)
@@ -356,8 +373,12 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
         # duplicate check
         years = np.bitwise_or.reduce([arr.years for arr in sets])
         used = np.bitwise_or.reduce([arr.used for arr in sets])
-        ok = _ordered(bp, stats, lut, used, order_base) or _unique_keys(bp, buf, start, size, lut, years,
-                                                                         present_all)
+        ok = _ordered(bp, stats, lut, used, order_base)
+        if not ok and len(keys):
+            ok = _unique_packed(bp, keys, [(slot[c], int(st[bp.ROWS])) for c, st in enumerate(stats)],
+                                ne, years, present_all)
+        elif not ok:
+            ok = _unique_keys(bp, buf, start, size, lut, years, present_all)
     del outs
     writer.join()
     if failed:
@@ -380,6 +401,25 @@ def _ordered(bp, stats, lut, used, order_base) -> bool:
         return False
     return all(s[bp.ORDERED] for s in stats) and all(
         stats[x][bp.LAST_KEY] < stats[x + 1][bp.FIRST_KEY] for x in range(len(stats) - 1))
+
+
+def _unique_packed(bp, keys, segments, ne, years, present_all) -> bool:
+    """True if no packed key repeats: a bitmap of the compact keys (year, exporter, importer,
+    product index), or a sort when that key space is large."""
+    yrs = np.flatnonzero(years)
+    ny = int(yrs[-1] - yrs[0]) + 1
+    products = np.flatnonzero(present_all)
+    plut = np.zeros(1_000_000, dtype=np.int64)
+    plut[products] = np.arange(len(products))
+    npr = len(products)
+    space = ny * ne * ne * npr
+    if space <= MAX_KEY_BITS:
+        seen = np.zeros(space // 8 + 1, dtype=np.uint8)
+        yoff = int(yrs[0]) * ne * ne
+        return all(bp.mark_packed(keys[a:a + n], yoff, plut, npr, seen) for a, n in segments)
+    flat = np.concatenate([keys[a:a + n] for a, n in segments])
+    flat.sort()
+    return not bool((flat[1:] == flat[:-1]).any())
 
 
 def _unique_keys(bp, buf, start, end, lut, years, present_all) -> bool:

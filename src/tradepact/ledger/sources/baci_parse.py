@@ -97,7 +97,7 @@ def _number(buf, pos, end, pow10):
 @njit(nogil=True, cache=True)
 def parse_chunk(buf, start, end, lut, order_base, pow10,
                 year, exporter, importer, product, value, quantity, qbits,
-                present, years, used, stats):
+                present, years, used, stats, keys, ne):
     """Parse the lines in ``buf[start:end]`` into the output arrays (row 0 = first line);
     ``buf[end - 1]`` must be ``\n`` (the caller pads a last line that lacks it).
 
@@ -108,7 +108,8 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
     occurs. ``stats`` gets ROWS, STATUS (0 = every line valid), ZEROS (values == 0), NULLS (null
     quantities), ORDERED (1 if the raw keys (t, i, j, k) strictly increase, compared as
     ``((t * order_base + i) * order_base + j) * 10**6 + k``; only if ``order_base > 0``),
-    FIRST_KEY and LAST_KEY.
+    FIRST_KEY and LAST_KEY. If ``keys`` is not empty, ``keys[r]`` gets the packed key of row ``r``,
+    ``(((t - 1800) * ne + exporter) * ne + importer) * 10**6 + k`` (see :func:`mark_packed`).
     """
     pos = start
     n = 0
@@ -121,6 +122,7 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
     prev = -1
     first = -1
     top = len(lut)
+    collect = len(keys) > 0
     status = 0
     while pos < end:
         t, pos = _int(buf, pos, end)
@@ -217,6 +219,8 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
             elif key <= prev:
                 ordered = 0
             prev = key
+        if collect:
+            keys[n] = ((np.int64(t - YEAR0) * ne + ei) * ne + mi) * 1000000 + k
         n += 1
     stats[ROWS] = n
     stats[STATUS] = status
@@ -258,6 +262,22 @@ def mark_keys(buf, start, end, lut, plut, ymin, ne, npr, seen):
         key, pos = _line_key(buf, pos, end, lut, plut, ymin, ne, npr)
         b = np.uint8(1 << (key & 7))
         w = key >> 3
+        if seen[w] & b:
+            return False
+        seen[w] |= b
+    return True
+
+
+@njit(nogil=True, cache=True)
+def mark_packed(keys, yoff, plut, npr, seen):
+    """Set bit ``(key // 10**6 - yoff) * npr + plut[key % 10**6]`` in ``seen`` for every packed
+    key of :func:`parse_chunk` (``yoff`` = (first year - 1800) * ne * ne; ``plut`` = HS code ->
+    index among the products present); False as soon as a bit is already set (a repeated key)."""
+    for r in range(len(keys)):
+        rest = keys[r] // 1000000
+        bit = (rest - yoff) * npr + plut[keys[r] - rest * 1000000]
+        b = np.uint8(1 << (bit & 7))
+        w = bit >> 3
         if seen[w] & b:
             return False
         seen[w] |= b
