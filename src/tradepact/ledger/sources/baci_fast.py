@@ -22,8 +22,8 @@ on the typed columns. Two fast paths, tried in this order by :func:`stage`:
    process, more than the parser saves on smaller files. The kernels are compiled on first use
    and cached on disk by numba.
 2. the Arrow path (:func:`_stage`): one multi-threaded typed ``pyarrow.csv`` read, checks and
-   code mapping in NumPy, a sort of one packed key per row for duplicates, the write overlapped
-   with the mapping.
+   code mapping in NumPy, the write overlapped with the mapping; repeated keys: none if the raw
+   keys increase through the file (as above), else a sort of one packed key per row.
 
 Both are *acceptors only*: they never report an error themselves. Each returns ``None`` as soon
 as anything is not plainly valid (a parse or conversion problem, a null, an unknown code, a bad HS
@@ -486,12 +486,15 @@ def _stage(layout: CsvLayout, codes: dict[int, str | None], target: Path, tick) 
         chunks = {c: table.column(c).chunks for c in COLUMNS}
     nchunks = len(chunks["t"])
     present = np.zeros(1_000_000, dtype=bool)  # HS6 codes seen (k)
+    used = np.zeros(top + 1, dtype=bool)  # BACI country codes seen
+    base = top + 1
+    order_base = base if YEAR_KEY_MAX * base * base * 1_000_000 < (1 << 62) else 0
 
     def scan(x: int):
         """Pass 1 on one chunk: every per-row rule as a reduction; None if one fails."""
         t, i, j, k, v = (chunks[c][x].to_numpy() for c in "tijkv")
         if len(t) == 0:
-            return (1 << 30, -(1 << 30), 0)
+            return (1 << 30, -(1 << 30), 0, 1, None, None)
         for a in (i, j):  # codes inside the lookup table (unknown codes are caught in pass 2)
             if int(a.min()) < 0 or int(a.max()) > top:
                 return None
@@ -503,7 +506,13 @@ def _stage(layout: CsvLayout, codes: dict[int, str | None], target: Path, tick) 
         if not _quantity_ok(chunks["q"][x]):
             return None
         present[k] = True
-        return (int(t.min()), int(t.max()), int(np.count_nonzero(v == 0)))
+        used[i] = True
+        used[j] = True
+        ordered, first, last = 0, None, None
+        if order_base:  # raw keys (t, i, j, k) strictly increasing, as BACI writes its files
+            raw = ((t.astype(np.int64) * order_base + i) * order_base + j) * 1_000_000 + k
+            ordered, first, last = int(bool((raw[1:] > raw[:-1]).all())), int(raw[0]), int(raw[-1])
+        return (int(t.min()), int(t.max()), int(np.count_nonzero(v == 0)), ordered, first, last)
 
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
         scans = list(pool.map(scan, range(nchunks)))
@@ -514,12 +523,18 @@ def _stage(layout: CsvLayout, codes: dict[int, str | None], target: Path, tick) 
     if ymin < 1800 or ymax > 2200:
         return None
 
+    # No repeated (year, exporter, importer, product) if the raw keys increase through the file
+    # and distinct codes used are distinct countries; else the packed keys are sorted.
+    full = [r for r in scans if r[4] is not None]
+    idx = lut[np.flatnonzero(used)]
+    ordered = (bool(order_base) and len(np.unique(idx)) == len(idx) and all(r[3] for r in full)
+               and all(full[x][5] < full[x + 1][4] for x in range(len(full) - 1)))
     products = np.flatnonzero(present)
     plut = np.full(1_000_000, -1, dtype=np.int32)
     plut[products] = np.arange(len(products), dtype=np.int32)
     ne, npr, ny = len(known), len(products), ymax - ymin + 1
     wide = ny * ne * ne * npr >= (1 << 32)
-    key = np.empty(n, dtype=np.uint64 if wide else np.uint32)
+    key = np.empty(0 if ordered else n, dtype=np.uint64 if wide else np.uint32)
     iso = pa.array(known, type=pa.string())
     prod = pa.array([f"{p:06d}" for p in products], type=pa.string())
     schema = _schema()
@@ -543,19 +558,20 @@ def _stage(layout: CsvLayout, codes: dict[int, str | None], target: Path, tick) 
                 ok = False
                 break
             pi = np.take(plut, k)
-            kk = key[at:at + m]
             if ny > 1:
-                ty = t - ymin
-                year_present[np.unique(ty)] = True
-                kk[:] = ty
+                year_present[np.unique(t - ymin)] = True
+            if not ordered:
+                kk = key[at:at + m]
+                if ny > 1:
+                    kk[:] = t - ymin
+                    kk *= ne
+                    kk += ei.view(np.uint32)
+                else:
+                    kk[:] = ei.view(np.uint32)
                 kk *= ne
-                kk += ei.view(np.uint32)
-            else:
-                kk[:] = ei.view(np.uint32)
-            kk *= ne
-            kk += mi.view(np.uint32)
-            kk *= npr
-            kk += pi.view(np.uint32)
+                kk += mi.view(np.uint32)
+                kk *= npr
+                kk += pi.view(np.uint32)
             at += m
             writer.put(pa.table([
                 chunks["t"][x],
@@ -565,13 +581,13 @@ def _stage(layout: CsvLayout, codes: dict[int, str | None], target: Path, tick) 
                 pa.array(v / 1000.0),  # thousand USD -> USD millions
                 chunks["q"][x],
             ], schema=schema))
+        if ok and not ordered:  # while the writer finishes
+            key.sort()
+            ok = not (n > 1 and bool((key[1:] == key[:-1]).any()))
     finally:
         writer.close()
     if ny == 1:
         year_present[0] = True
-    if ok:
-        key.sort()
-        ok = not (n > 1 and bool((key[1:] == key[:-1]).any()))
     del key
     if not ok:
         return None
