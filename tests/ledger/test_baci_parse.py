@@ -300,7 +300,7 @@ def test_random_decimals_match_python_float(tmp_path):
         texts.append(pair)
     codes = [(str(x), f"C{x}", "NA", iso) for x, iso in enumerate(["USA", "KOR", "CAN", "FRA"], start=1)]
     lines = [f"2016,{1 + r % 4},{1 + (r // 4) % 4},{100000 + r},{v},{q}" for r, (v, q) in enumerate(texts)]
-    path = _write(tmp_path / "in", lines, codes=[("country_code", "country_name", "country_iso2", "country_iso3")] + codes)
+    path = _write(tmp_path / "in", lines, codes=[BACI_CODES[0]] + codes)
     assert baci_fast._stage_parsed(read_header(path), _codes(path), tmp_path / "p.parquet", lambda m, f: None)
     t = _table(tmp_path / "p.parquet")
     want_v = np.array([float(v) / 1000.0 for v, _ in texts])
