@@ -367,7 +367,10 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     mu *= 0.5
     eta = np.log(mu)
     if d.fe_codes and START_SWEEPS:
-        eta, mu = _fixed_effects_start(y, w, off, d.fe_codes, START_SWEEPS)
+        with np.errstate(all="ignore"):
+            eta_fe, mu_fe = _fixed_effects_start(y, w, off, d.fe_codes, START_SWEEPS)
+        if np.isfinite(eta_fe).all() and (mu_fe > 0).all():  # else (extreme offsets): the textbook start
+            eta, mu = eta_fe, mu_fe
     pos = y > 0
     wy = y if w is None else w * y
     ylogy = float(np.dot(wy[pos], np.log(y[pos])))
