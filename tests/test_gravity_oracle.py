@@ -155,3 +155,29 @@ def test_fixed_effects_are_exact_for_tiny_flows(shared_data):
     kept = df.loc[a.fitted.index].assign(mu=a.fitted)
     tot = kept.groupby("pair")[["trade", "mu"]].sum()
     assert np.abs(np.log(tot["mu"] / tot["trade"])).max() < 1e-8
+
+
+def test_fixed_effects_start_changes_the_path_not_the_estimate(agtpa, monkeypatch):
+    """IRLS from the closed-form fixed-effects start (default) and from the textbook start
+    μ = (y + ȳ)/2 converge to the same estimate (1e-9 relative; SEs, which use the last IRLS weights, 1e-6), the former
+    in fewer iterations."""
+    import tradepact.gravity.model as m
+
+    fml = "trade ~ rta + rta_lag4 | exp_year + imp_year + pair_id"
+    fast = ppml(agtpa, fml)
+    monkeypatch.setattr(m, "START_SWEEPS", 0)
+    slow = ppml(agtpa, fml)
+    np.testing.assert_allclose(fast.params.to_numpy(), slow.params.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(fast.bse.to_numpy(), slow.bse.to_numpy(), rtol=RTOL)  # final weights differ at tol
+    assert fast.iterations < slow.iterations
+
+
+def test_extreme_offset_falls_back_to_the_textbook_start():
+    """exp(offset) overflows in the fixed-effects start: the fit still converges, to pyfixest's estimate."""
+    df = _synthetic()
+    df["off"] = df["off"] + 800.0  # exp(800) = inf
+    fml = "y ~ x + rta | exp_year + imp_year + pair"
+    ours = ppml(df, fml, vcov={"CRV1": "pair"}, offset="off")
+    base = ppml(df.assign(off=df["off"] - 800.0), fml, vcov={"CRV1": "pair"}, offset="off")
+    # a constant offset only shifts the fixed effects
+    np.testing.assert_allclose(ours.params.to_numpy(), base.params.to_numpy(), rtol=1e-7)

@@ -40,10 +40,10 @@ def load_applications(data_dir: Path) -> pd.DataFrame:
         df[c.upper()] = df[c]
     df["SMCTRY"] = (df["exporter"] == df["importer"]).astype(int)
     df["INTL_BRDR"] = 1 - df["SMCTRY"]
+    df["ln_DIST_INTRA"] = df["ln_DIST"] * df["SMCTRY"]  # internal distance on domestic flows
     for y in YEARS:
         df[f"INTL_BRDR_{y}"] = df["INTL_BRDR"] * (df["year"] == y)
         df[f"ln_DIST_{y}"] = df["ln_DIST"] * (df["year"] == y) * df["INTL_BRDR"]  # international flows
-        df[f"ln_DISTALL_{y}"] = df["ln_DIST"] * (df["year"] == y)  # all flows (internal distance on domestic)
     df["pair"] = df["pair_id"]
     return df.reset_index(drop=True)
 

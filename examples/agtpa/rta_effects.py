@@ -1,9 +1,11 @@
 """Yotov et al. (2016) ch. 1, application 3: the effects of regional trade agreements.
 
-Seven columns, all on the 4-year sample 1986–2006 with SEs clustered by pair:
+Seven columns as in the book's RTAsEffects.do, all on the 4-year sample 1986–2006 with SEs
+clustered by pair:
 (1) OLS, international positive flows, exporter-year + importer-year FE, gravity covariates;
 (2) PPML, same regressors, international flows including zeros;
-(3) PPML with intra-national flows (SMCTRY dummy);
+(3) PPML with intra-national flows and country-specific intra-national fixed effects (the book's
+    domestic PAIR_FE dummies; ``exporter^SMCTRY`` spans them given exporter-year FE);
 (4) PPML with pair FE ("endogeneity");
 (5) + 4-year lead of RTA (reverse causality test);
 (6) + lags of 4, 8 and 12 years (phasing-in) and their sum (total effect, delta-method SE);
@@ -38,7 +40,7 @@ def run(data_dir, ssc: str = "stata") -> dict:
     out["ols"] = column(r)
     r = ppml(intl, f"trade ~ {GRAV} + RTA | {FE2}", **kw)
     out["ppml"] = column(r)
-    r = ppml(df, f"trade ~ {GRAV} + SMCTRY + RTA | {FE2}", **kw)
+    r = ppml(df, f"trade ~ {GRAV} + RTA | {FE2} + exporter^SMCTRY", **kw)
     out["intra"] = column(r)
     r = ppml(df, f"trade ~ RTA | {FE3}", **kw)
     out["endogeneity"] = column(r)

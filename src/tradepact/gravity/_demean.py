@@ -145,6 +145,103 @@ try:  # optional accelerator; results are identical up to rounding
                     out[i] -= sums[og + codes[g, i]]
 
     @_nb.njit(cache=True, nogil=True)
+    def _sweep_middle(Td, codes, offsets, inv_wsum, w, seq, sums):  # pragma: no cover - compiled
+        """The inner passes of a symmetric sweep, in place on ``Td``: on entry ``sums`` holds the
+        w-weighted sums of FE ``seq[0]`` over ``Td``; on return every FE of ``seq`` but the last
+        has been projected out of ``Td`` and ``sums`` holds the means of FE ``seq[-1]``, for the
+        caller's last pass (which fuses its own work into it)."""
+        n = Td.shape[0]
+        ns = seq.shape[0]
+        for s in range(ns - 1):
+            gs = seq[s]
+            og = offsets[gs]
+            for c in range(og, offsets[gs + 1]):
+                sums[c] *= inv_wsum[c]
+            h = seq[s + 1]
+            oh = offsets[h]
+            for c in range(oh, offsets[h + 1]):
+                sums[c] = 0.0
+            for i in range(n):
+                x = Td[i] - sums[og + codes[gs, i]]
+                Td[i] = x
+                sums[oh + codes[h, i]] += w[i] * x
+        gl = seq[ns - 1]
+        for c in range(offsets[gl], offsets[gl + 1]):
+            sums[c] *= inv_wsum[c]
+
+    @_nb.njit(cache=True, nogil=True)
+    def _cg_sweep_col(d, g, b, Td, codes, offsets, inv_wsum, w, seq, sums):  # pragma: no cover - compiled
+        """One CG step's sweep with its neighbours fused in: first ``d = g + b·d`` (the direction
+        update), then ``Td = T d`` (as :func:`_sweep_col`), and on the last pass returns
+        ``dAd = Σ w·d·(d − Td)``: two passes over the rows fewer than doing them separately,
+        with the same arithmetic."""
+        n = d.shape[0]
+        g0 = seq[0]
+        o0 = offsets[g0]
+        for c in range(o0, offsets[g0 + 1]):
+            sums[c] = 0.0
+        for i in range(n):
+            x = g[i] + b * d[i]
+            d[i] = x
+            Td[i] = x
+            sums[o0 + codes[g0, i]] += w[i] * x
+        _sweep_middle(Td, codes, offsets, inv_wsum, w, seq, sums)
+        gl = seq[seq.shape[0] - 1]
+        ol = offsets[gl]
+        dAd = 0.0
+        for i in range(n):
+            t = Td[i] - sums[ol + codes[gl, i]]
+            Td[i] = t
+            dAd += w[i] * d[i] * (d[i] - t)
+        return dAd
+
+    @_nb.njit(cache=True, nogil=True)
+    def _cg_start_col(Y, j, p, e, Td, g, d, codes, offsets, inv_wsum, w, seq, sums):  # pragma: no cover
+        """The start of a CG solve for column ``j`` of ``Y`` with warm start ``p``, fused into one
+        sweep: ``e = Y[:, j] − p``, ``Td = T e``, ``g = d = e − Td``. Returns
+        ``(Σ w·Y[:, j]², Σ w·g²)``."""
+        n = e.shape[0]
+        g0 = seq[0]
+        o0 = offsets[g0]
+        for c in range(o0, offsets[g0 + 1]):
+            sums[c] = 0.0
+        s = 0.0
+        for i in range(n):
+            y = Y[i, j]
+            x = y - p[i]
+            e[i] = x
+            Td[i] = x
+            s += w[i] * y * y
+            sums[o0 + codes[g0, i]] += w[i] * x
+        _sweep_middle(Td, codes, offsets, inv_wsum, w, seq, sums)
+        gl = seq[seq.shape[0] - 1]
+        ol = offsets[gl]
+        gg = 0.0
+        for i in range(n):
+            t = Td[i] - sums[ol + codes[gl, i]]
+            Td[i] = t
+            gi = e[i] - t
+            g[i] = gi
+            d[i] = gi
+            gg += w[i] * gi * gi
+        return s, gg
+
+    @_nb.njit(cache=True, nogil=True)
+    def _inv_group_weights(codes, offsets, w, out):  # pragma: no cover - compiled
+        """out[offsets[g] + c] = 1 / Σ w over the rows of level c of FE g (0 if that sum is 0),
+        all fixed effects in one pass over the rows."""
+        G, n = codes.shape
+        for c in range(out.shape[0]):
+            out[c] = 0.0
+        for i in range(n):
+            wi = w[i]
+            for g in range(G):
+                out[offsets[g] + codes[g, i]] += wi
+        for c in range(out.shape[0]):
+            s = out[c]
+            out[c] = 1.0 / s if s > 0 else 0.0
+
+    @_nb.njit(cache=True, nogil=True)
     def irls_working(y, mu, eta, off, w, z, ww):  # pragma: no cover - compiled
         """z = eta - off + y/mu - 1 and ww = w·mu (w, off may be empty = 1, 0)."""
         n = y.shape[0]
@@ -190,33 +287,20 @@ try:  # optional accelerator; results are identical up to rounding
         for j in _nb.prange(k):
             e = eT[j]
             p = pT[j]
-            s = 0.0
-            for i in range(n):
-                y = Y[i, j]
-                e[i] = y - p[i]
-                s += w[i] * y * y
-            scale = np.sqrt(max(s, 1e-300))
             Td = np.empty(n)
             g = np.empty(n)
             d = np.empty(n)
             sums = np.empty(L)
-            _sweep_col(e, Td, codes, offsets, inv_wsum, w, seq, sums)
-            gg = 0.0
-            for i in range(n):
-                gi = e[i] - Td[i]
-                g[i] = gi
-                d[i] = gi
-                gg += w[i] * gi * gi
+            s, gg = _cg_start_col(Y, j, p, e, Td, g, d, codes, offsets, inv_wsum, w, seq, sums)
+            scale = np.sqrt(max(s, 1e-300))
             it = 0
+            b = 0.0  # d = g + 0·d = g on the first step
             while np.sqrt(gg) > tol * scale:
                 if it >= maxiter:
                     it = -1
                     break
                 it += 1
-                _sweep_col(d, Td, codes, offsets, inv_wsum, w, seq, sums)
-                dAd = 0.0
-                for i in range(n):
-                    dAd += w[i] * d[i] * (d[i] - Td[i])
+                dAd = _cg_sweep_col(d, g, b, Td, codes, offsets, inv_wsum, w, seq, sums)
                 if dAd <= 0:
                     break
                 a = gg / dAd
@@ -228,8 +312,6 @@ try:  # optional accelerator; results are identical up to rounding
                     ggn += w[i] * gi * gi
                 b = ggn / gg
                 gg = ggn
-                for i in range(n):
-                    d[i] = g[i] + b * d[i]
             its[j] = it
             for i in range(n):
                 p[i] = Y[i, j] - e[i]
@@ -277,13 +359,16 @@ class Demeaner:
     def set_weights(self, w: np.ndarray) -> None:
         """Set observation weights (shape (n,), positive)."""
         self.w = np.ascontiguousarray(w, dtype=np.float64)
+        if self.use_numba and len(self.codes) >= 2:
+            self._inv_all = np.empty(int(self._offsets[-1]))
+            _inv_group_weights(self._codes2d, self._offsets, self.w, self._inv_all)
+            self.inv_wsum = [self._inv_all[a:b] for a, b in zip(self._offsets[:-1], self._offsets[1:])]
+            return
         self.inv_wsum = []
         for c, G in zip(self.codes, self.n_levels):
             s = np.bincount(c, weights=self.w, minlength=G)
             with np.errstate(divide="ignore"):
                 self.inv_wsum.append(np.where(s > 0, 1.0 / s, 0.0))
-        if self.use_numba and len(self.codes) >= 2:
-            self._inv_all = np.concatenate(self.inv_wsum)
 
     # -- one projection: V <- V - P_g V (in place) ---------------------------
     def _project_out(self, V: np.ndarray, g: int) -> None:

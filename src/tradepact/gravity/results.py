@@ -53,18 +53,35 @@ class GravityResults:
         self.vcov_type = fit.spec.label
         self.ssc = fit.spec.ssc
         self.fixed_effects = list(d.fe_names)
-        self.fitted = pd.Series(fit.mu, index=d.index, name="fitted")
         self._fixef = None
-        if self.model == "ppml":
-            y, mu = d.y, fit.mu
-            w = 1.0 if d.weights is None else d.weights
-            from scipy.special import gammaln
-
-            with np.errstate(divide="ignore"):
-                self.loglik = float(np.sum(w * (-mu + np.where(y > 0, y * np.log(mu), 0.0) - gammaln(y + 1))))
-        else:
-            self.loglik = float("nan")
+        self._fitted = None
+        self._loglik = None
         self._df_t = max(int(fit.df_t), 1)
+
+    # ---- fit ----------------------------------------------------------------
+    @property
+    def fitted(self) -> pd.Series:
+        """Fitted means μ̂ (PPML) or fitted values (OLS) on the kept rows, original index."""
+        if self._fitted is None:
+            fit = self._fit.refined()
+            self._fitted = pd.Series(fit.mu, index=fit.design.index, name="fitted")
+        return self._fitted
+
+    @property
+    def loglik(self) -> float:
+        """Poisson log-likelihood at μ̂ (PPML); NaN for OLS."""
+        if self._loglik is None:
+            if self.model != "ppml":
+                self._loglik = float("nan")
+            else:
+                from scipy.special import gammaln
+
+                fit = self._fit.refined()
+                y, mu = fit.design.y, fit.mu
+                w = 1.0 if fit.design.weights is None else fit.design.weights
+                with np.errstate(divide="ignore"):
+                    self._loglik = float(np.sum(w * (-mu + np.where(y > 0, y * np.log(mu), 0.0) - gammaln(y + 1))))
+        return self._loglik
 
     # ---- inference ----------------------------------------------------------
     @property
@@ -110,7 +127,7 @@ class GravityResults:
             self._fixef = {}
             return self._fixef
         Xk = d.X[:, [d.xnames.index(n) for n in self.params.index]] if len(self.params) else np.zeros((len(d.y), 0))
-        v = self._fit.eta_lin - Xk @ self.params.to_numpy()
+        v = self._fit.refined().eta_lin - Xk @ self.params.to_numpy()
         codes = d.fe_codes
         counts = [np.bincount(c).astype(float) for c in codes]
         alphas = [np.zeros(len(cnt)) for cnt in counts]
