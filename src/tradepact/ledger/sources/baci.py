@@ -10,9 +10,10 @@
   (``NA`` when unknown).
 
 BACI flows are reconciled from both partners' declarations, so ``flow_source`` is ``reported``.
-Two paths write the same rows: the fast path (:mod:`tradepact.ledger.sources.baci_fast`: a
-multi-threaded typed Arrow read, NumPy checks, dictionary-encoded Parquet) accepts a file only if
-every rule holds; anything else goes through the general path (one streaming DuckDB pass
+Two paths write the same rows: the fast paths (:mod:`tradepact.ledger.sources.baci_fast`: a
+compiled parser of plain BACI lines for large files, else a multi-threaded typed Arrow read; checks
+on typed arrays, dictionary-encoded Parquet) accept a file only if every rule holds; anything else
+goes through the general path (one streaming DuckDB pass
 ``read_csv`` with explicit types -> Parquet, then validation scans), which reports the first
 offending row. Columns that are the same on every row of a BACI file (hs_rev, unit, source,
 confirmed, flow_source, dataset) are kept in the store's manifest, not repeated on 10 million
@@ -86,16 +87,22 @@ def _iso3(code: str) -> str | None:
     return countries.LEGACY_CODES.get(up)
 
 
-def write_synthetic(path: Path, rows: int, year: int = 2015, seed: int = 0) -> Path:
+def write_synthetic(path: Path, rows: int, year: int = 2015, seed: int = 0, order: str = "baci") -> Path:
     """Write a BACI-layout file of ``rows`` unique flows (for benchmarks and tests) plus its codes file.
 
-    Exporters and importers cycle over the ISO numeric codes of real countries, products over HS6
-    codes; ``v`` (thousand USD) has three decimals, ``q`` (tonnes) is ``NA`` for one row in ten,
-    as in BACI. Written by DuckDB in a streaming pass. Returns the data file path.
+    The flows are the first ``rows`` of (product, importer, exporter) over 220 real countries (ISO
+    numeric codes) and HS6 codes ``010110, 010120, ...``; ``v`` (thousand USD) has three decimals,
+    ``q`` (tonnes) is ``NA`` (space-padded as in recent releases) for one row in ten, as in BACI.
+    ``order="baci"`` writes them in BACI's own row order, sorted by (t, i, j, k) as numbers;
+    ``order="product"`` writes the same rows ordered by (k, j, i) instead (an unsorted file for
+    the importer's duplicate check). Written by DuckDB in a streaming pass. Returns the data file path.
     """
     import duckdb
 
+    if order not in ("baci", "product"):
+        raise ValueError(f"order must be 'baci' or 'product', not {order!r}")
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     num = sorted((n, c) for n, c in countries.numeric_to_iso3().items() if 0 < n < 900)[:220]
     codes_file = path.parent / "country_codes_V202401b.csv"
     with open(codes_file, "w") as fh:
@@ -104,18 +111,22 @@ def write_synthetic(path: Path, rows: int, year: int = 2015, seed: int = 0) -> P
             fh.write(f"{n},{countries.name(c).replace(',', ' ')},NA,{c}\n")
     nc = len(num)
     lst = "[" + ", ".join(str(n) for n, _ in num) + "]"
+    sort = "ORDER BY t, i, j, k" if order == "baci" else ""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    con.execute("SET preserve_insertion_order = true")
     con.execute(f"""
         COPY (
-            SELECT {int(year)} AS t,
-                   {lst}[(range % {nc}) + 1] AS i,
-                   {lst}[((range // {nc}) % {nc}) + 1] AS j,
-                   (10110 + 10 * (range // {nc * nc}))::INTEGER AS k,
-                   round(1 + ((hash(range, {int(seed)}) % 100000000) / 1000.0), 3) AS v,
-                   CASE WHEN range % 10 = 0 THEN '           NA'
-                        ELSE printf('%.3f', (hash(range, {int(seed) + 1}) % 1000000) / 1000.0) END AS q
-            FROM range({int(rows)})
+            SELECT t, i, j, k, v, q FROM (
+                SELECT {int(year)} AS t,
+                       {lst}[(range % {nc}) + 1] AS i,
+                       {lst}[((range // {nc}) % {nc}) + 1] AS j,
+                       (10110 + 10 * (range // {nc * nc}))::INTEGER AS k,
+                       round(1 + ((hash(range, {int(seed)}) % 100000000) / 1000.0), 3) AS v,
+                       CASE WHEN range % 10 = 0 THEN '           NA'
+                            ELSE printf('%.3f', (hash(range, {int(seed) + 1}) % 1000000) / 1000.0) END AS q
+                FROM range({int(rows)})
+            ) {sort}
         ) TO {sql_str(str(path))} (HEADER, DELIMITER ',', QUOTE '')
     """)
     con.close()
