@@ -2,14 +2,15 @@
 
 Public API::
 
-    from tradepact.gravity import ppml, ols, build_panel
+    from tradepact.gravity import ppml, ols, build_panel, ppml_by
     res = ppml(df, "trade ~ RTA + RTA_LAG4 | exp_year + imp_year + pair_id")
     res.params, res.bse, res.lincom({"RTA": 1, "RTA_LAG4": 1}), res.fixef()
+    by_sector = ppml_by(df, "trade ~ RTA | exp_year + imp_year + pair_id", by="sector")  # all cores
 
 Modules: ``formula`` (fixest-style formula parser), ``panel`` (panel builder and CEPII /
 USITC-DGD loaders), ``model`` (engines), ``covariance`` (SE estimators and small-sample
 conventions), ``separation`` (all-zero FE groups, iterative rectifier), ``results``
-(tables, plots, JSON).
+(tables, plots, JSON), ``by_group`` (one model per sector on all cores).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tradepact.gravity.formula import Formula, parse_formula
 from tradepact.gravity.model import _DEFAULT, estimate
 from tradepact.gravity.results import GravityResults, coefplot, etable
 
-__all__ = ["ppml", "ols", "build_panel", "GravityResults", "etable", "coefplot", "parse_formula", "Formula"]
+__all__ = ["ppml", "ols", "ppml_by", "build_panel", "GravityResults", "etable", "coefplot", "parse_formula", "Formula"]
 
 
 def ppml(data: pd.DataFrame, formula: str, vcov: Any = None, cluster: Any = _DEFAULT, weights=None, offset=None,
@@ -51,6 +52,16 @@ def ols(data: pd.DataFrame, formula: str, vcov: Any = None, cluster: Any = _DEFA
     """Linear (e.g. log-linear) regression with the same absorbed fixed effects and SE options as :func:`ppml`."""
     kw.pop("tol", None)
     return estimate("ols", data, formula, vcov, cluster, weights, offset, **kw)
+
+
+def ppml_by(data: pd.DataFrame, formula: str, by: str | list[str], n_jobs: int | None = None,
+            **kw) -> dict:
+    """:func:`ppml` on each group of ``data`` by ``by`` (e.g. ``"sector"``), over ``n_jobs`` worker
+    processes (default all cores). Returns ``{group: GravityResults}``; see
+    :func:`tradepact.gravity.by_group.estimate_by`."""
+    from tradepact.gravity.by_group import estimate_by
+
+    return estimate_by("ppml", data, formula, by, n_jobs, **kw)
 
 
 def build_panel(*args, **kwargs):
