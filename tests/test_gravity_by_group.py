@@ -45,3 +45,11 @@ def test_a_failing_group_is_named():
         ppml_by(df, "trade ~ RTA | exp_year + imp_year", by="sector", n_jobs=1)
     with pytest.raises(TradepactError, match=r"missing column|not found"):
         ppml_by(df, "trade ~ RTA | exp_year", by="industry")
+
+
+def test_rows_without_a_group_are_counted_not_silently_dropped():
+    df = _panel(sectors=2)
+    df.loc[:9, "sector"] = None
+    with pytest.warns(UserWarning, match=r"^10 rows have no value of sector"):
+        out = ppml_by(df, "trade ~ RTA | exp_year + imp_year", by="sector", n_jobs=1)
+    assert out["S0"].n_input == int((df["sector"] == "S0").sum())

@@ -115,36 +115,6 @@ try:  # optional accelerator; results are identical up to rounding
         return ggn, dAd
 
     @_nb.njit(cache=True, nogil=True)
-    def _sweep_col(v, out, codes, offsets, inv_wsum, w, seq, sums):  # pragma: no cover - compiled
-        """Symmetric sweep of one contiguous column (same arithmetic as _sweep_nb)."""
-        n = v.shape[0]
-        g0 = seq[0]
-        for c in range(offsets[g0], offsets[g0 + 1]):
-            sums[c] = 0.0
-        for i in range(n):
-            x = v[i]
-            out[i] = x
-            sums[offsets[g0] + codes[g0, i]] += w[i] * x
-        ns = seq.shape[0]
-        for s in range(ns):
-            g = seq[s]
-            og = offsets[g]
-            for c in range(og, offsets[g + 1]):
-                sums[c] *= inv_wsum[c]
-            if s + 1 < ns:
-                h = seq[s + 1]
-                oh = offsets[h]
-                for c in range(oh, offsets[h + 1]):
-                    sums[c] = 0.0
-                for i in range(n):
-                    x = out[i] - sums[og + codes[g, i]]
-                    out[i] = x
-                    sums[oh + codes[h, i]] += w[i] * x
-            else:
-                for i in range(n):
-                    out[i] -= sums[og + codes[g, i]]
-
-    @_nb.njit(cache=True, nogil=True)
     def _sweep_middle(Td, codes, offsets, inv_wsum, w, seq, sums):  # pragma: no cover - compiled
         """The inner passes of a symmetric sweep, in place on ``Td``: on entry ``sums`` holds the
         w-weighted sums of FE ``seq[0]`` over ``Td``; on return every FE of ``seq`` but the last
@@ -172,7 +142,8 @@ try:  # optional accelerator; results are identical up to rounding
     @_nb.njit(cache=True, nogil=True)
     def _cg_sweep_col(d, g, b, Td, codes, offsets, inv_wsum, w, seq, sums):  # pragma: no cover - compiled
         """One CG step's sweep with its neighbours fused in: first ``d = g + b·d`` (the direction
-        update), then ``Td = T d`` (as :func:`_sweep_col`), and on the last pass returns
+        update), then the symmetric sweep ``Td = T d`` (the arithmetic of :func:`_sweep_nb` on one
+        contiguous column), and on the last pass returns
         ``dAd = Σ w·d·(d − Td)``: two passes over the rows fewer than doing them separately,
         with the same arithmetic."""
         n = d.shape[0]

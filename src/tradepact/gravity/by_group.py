@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Hashable
 
@@ -42,7 +43,7 @@ def estimate_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str
     ``n_jobs``: worker processes (default: all cores; 1 = in this process). ``kw``: the options of
     :func:`tradepact.gravity.ppml` / :func:`~tradepact.gravity.ols` (vcov, cluster, weights as a
     column name, ssc, …). Returns ``{group key: GravityResults}``, keys sorted. Rows whose group is
-    missing are not estimated and are reported with a :class:`ConfigError` if they are all there is.
+    missing are not estimated: a warning counts them (a :class:`ConfigError` if no row has a group).
     """
     if model not in ("ppml", "ols"):
         raise ConfigError(f"model must be 'ppml' or 'ols', not {model!r}")
@@ -54,8 +55,9 @@ def estimate_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str
     groups = [(key, part) for key, part in data.groupby(cols[0] if len(cols) == 1 else cols, sort=True)]
     if not groups:
         raise ConfigError(f"no rows with a value of {', '.join(cols)} to estimate by")
-    if "tol" in kw and model == "ols":
-        kw = {k: v for k, v in kw.items() if k != "tol"}
+    no_group = int(data[cols].isna().any(axis=1).sum())
+    if no_group:
+        warnings.warn(f"{no_group} rows have no value of {', '.join(cols)}: not estimated", stacklevel=3)
     jobs = max(1, min(n_jobs or os.cpu_count() or 1, len(groups)))
     if jobs == 1:
         out = {}

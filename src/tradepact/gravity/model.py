@@ -363,14 +363,17 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     off = None if d.zero_offset else d.offset
     n, k = X.shape
     dm = Demeaner(d.fe_codes)
-    mu = y + (np.mean(y) if w is None else np.average(y, weights=w))
-    mu *= 0.5
-    eta = np.log(mu)
+    start = None
     if d.fe_codes and START_SWEEPS:
         with np.errstate(all="ignore"):
-            eta_fe, mu_fe = _fixed_effects_start(y, w, off, d.fe_codes, START_SWEEPS)
-        if np.isfinite(eta_fe).all() and (mu_fe > 0).all():  # else (extreme offsets): the textbook start
-            eta, mu = eta_fe, mu_fe
+            eta, mu = _fixed_effects_start(y, w, off, d.fe_codes, START_SWEEPS)
+        if np.isfinite(eta).all() and (mu > 0).all():  # else (extreme offsets): the textbook start
+            start = eta, mu
+    if start is None:
+        mu = y + (np.mean(y) if w is None else np.average(y, weights=w))
+        mu *= 0.5
+        start = np.log(mu), mu
+    eta, mu = start
     pos = y > 0
     wy = y if w is None else w * y
     ylogy = float(np.dot(wy[pos], np.log(y[pos])))
@@ -492,10 +495,10 @@ def _polish_fixed_effects(y, w, eta, mu, codes, tol: float = 1e-10, max_sweeps: 
     its variance are not affected, the recovered fixed effects and fitted values are."""
     wy = y if w is None else w * y
     eta = eta.copy()
-    sys_ = [np.bincount(c, weights=wy, minlength=int(c.max()) + 1) for c in codes]
+    group_wy = [np.bincount(c, weights=wy, minlength=int(c.max()) + 1) for c in codes]  # fixed over sweeps
     for _ in range(max_sweeps):
         worst = 0.0
-        for c, sy in zip(codes, sys_):
+        for c, sy in zip(codes, group_wy):
             G = sy.shape[0]
             smu = np.bincount(c, weights=mu if w is None else w * mu, minlength=G)
             ok = (sy > 0) & (smu > 0)
