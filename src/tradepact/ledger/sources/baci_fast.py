@@ -118,41 +118,43 @@ def _parquet_writer(target: Path, schema):
 
 
 class _Writer:
-    """A thread writing Arrow tables to one Parquet file in order (the writer releases the GIL).
+    """A thread writing Arrow tables to one Parquet file, one row group each, in the order they are
+    put (the Parquet writer releases the GIL).
 
-    ``put(table)`` or ``put((table, token))``: ``done(token)`` is called once that table is
-    written (or dropped after a failure), so that its buffers can be reused.
+    ``put(part, token)``: ``part`` is a table, or a future of a table or of None (a chunk that was
+    not accepted: nothing is written). ``done(token)`` is called once ``part`` is written or dropped
+    (also after a failure), so that its buffers can be reused.
     """
 
     def __init__(self, target: Path, schema, done: Callable | None = None):
-        self.pending: queue.Queue = queue.Queue(maxsize=4)
+        self.pending: queue.Queue = queue.Queue(maxsize=4)  # back-pressure on the producer
         self.failed: list[BaseException] = []
         self.done = done
         self.thread = threading.Thread(target=self._run, args=(target, schema), daemon=True)
         self.thread.start()
 
-    def _release(self, item) -> None:
-        if isinstance(item, tuple) and self.done is not None:
-            self.done(item[1])
+    def _release(self, token) -> None:
+        if token is not None and self.done is not None:
+            self.done(token)
 
     def _run(self, target, schema):
         try:
             with _parquet_writer(target, schema) as w:
                 while (item := self.pending.get()) is not None:
-                    part = item[0] if isinstance(item, tuple) else item
-                    w.write_table(part, row_group_size=max(1, part.num_rows))
-                    del part
-                    self._release(item)
-                    del item
+                    part, token = item
+                    if isinstance(part, Future):
+                        part = part.result()
+                    if part is not None:
+                        w.write_table(part, row_group_size=max(1, part.num_rows))
+                    del part, item
+                    self._release(token)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             self.failed.append(exc)
             while (item := self.pending.get()) is not None:  # drain so the producer never blocks
-                self._release(item)
-            if self.done is not None:
-                self.done(None)
+                self._release(item[1])
 
-    def put(self, item) -> None:
-        self.pending.put(item)
+    def put(self, part, token=None) -> None:
+        self.pending.put((part, token))
 
     def close(self) -> None:
         """Wait for every table to be written; re-raise the writer's error."""
@@ -234,7 +236,10 @@ def _stage_parsed(layout: CsvLayout, codes: dict[int, str | None], target: Path,
         out = _parse_and_write(bp, buf, known, lut, target, path.name, tick)
     finally:
         del buf
-        mm.close()
+        try:
+            mm.close()
+        except BufferError:  # views still held by an error unwinding: the map goes with them,
+            pass             # and that error (not this one) is the one to pass on
         if out is None and target.exists():
             target.unlink()
     return out
@@ -283,9 +288,11 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
     slot = np.cumsum([0] + [(b - a) // 15 + 1 for _, a, b in chunks]).tolist()
     keys = np.empty(0, np.int64)
     no_keys = keys
+    meta: list = [None] * nchunks  # per chunk: (stats, HS codes present) once parsed
 
     def parse(c: int, arr: _Arrays):
-        """Chunk ``c`` into ``arr``: (stats, Arrow table) or None if a line is not plainly valid."""
+        """Chunk ``c`` into ``arr``: its Arrow table, with ``meta[c]`` set; None if a line is not
+        plainly valid."""
         if stop.is_set():
             return None
         data, a, b = chunks[c]
@@ -314,61 +321,39 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
             pa.Array.from_buffers(pa.float64(), n, [pa.py_buffer(arr.qbits) if nulls else None,
                                                     pa.py_buffer(arr.quantity[:n])], null_count=nulls),
         ], schema=schema)
-        return st.copy(), products, table
+        meta[c] = (st.copy(), products)
+        return table
 
-    futures: queue.Queue = queue.Queue()
-    failed: list[BaseException] = []
-
-    def write():
-        """Write the parsed chunks in order; each chunk's arrays go back to ``free`` once written."""
-        try:
-            with _parquet_writer(target, schema) as w:
-                while (item := futures.get()) is not None:
-                    fut, arr = item
-                    out = fut.result()
-                    if out is not None and not stop.is_set():
-                        w.write_table(out[2], row_group_size=max(1, out[2].num_rows))
-                    del out
-                    free.put(arr)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            failed.append(exc)
-            stop.set()
-            while (item := futures.get()) is not None:  # keep the producer moving
-                free.put(item[1])
-
-    results: list = []
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
+    writer = _Writer(target, schema, done=free.put)  # each chunk's arrays go back to ``free`` once written
     pool = ThreadPoolExecutor(max_workers=2)
     try:
         for c in range(nchunks):
             arr = free.get()  # taken in chunk order: no chunk waits for a later one's arrays
-            if stop.is_set():
+            if stop.is_set() or writer.failed:
                 free.put(arr)
                 break
             if c == 0:  # here, first (a small chunk): is the file in BACI's order?
                 fut = Future()
-                first = parse(0, arr)
-                if (first is not None and not first[0][bp.ORDERED] and nchunks > 1
+                table = parse(0, arr)
+                if (table is not None and not meta[0][0][bp.ORDERED] and nchunks > 1
                         and YEAR_SPAN * ne * ne * 1_000_000 < (1 << 62)):
                     keys = np.empty(slot[-1], np.int64)  # not sorted: keep the keys
-                    first = parse(0, arr)
-                fut.set_result(first)
+                    table = parse(0, arr)
+                fut.set_result(table)
+                del table
             else:
                 fut = pool.submit(parse, c, arr)
-            results.append(fut)
-            futures.put((fut, arr))
+            writer.put(fut, arr)
+            del fut
             tick(f"reading {name}", 0.9 * c / nchunks)
     finally:
-        futures.put(None)
         pool.shutdown(wait=True)
-    outs = [f.result() for f in results]
-    ok = not stop.is_set() and len(outs) == nchunks and all(o is not None for o in outs)
+    ok = not stop.is_set() and all(m is not None for m in meta)
     stats = []
     if ok:
-        stats = [o[0] for o in outs]
-        for o in outs:
-            present_all[o[1]] = 1
+        stats = [m[0] for m in meta]
+        for m in meta:
+            present_all[m[1]] = 1
         # every chunk is parsed (the writer may still be busy): years and codes seen, then the
         # duplicate check
         years = np.bitwise_or.reduce([arr.years for arr in sets])
@@ -379,10 +364,7 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
                                 ne, years, present_all)
         elif not ok:
             ok = _unique_keys(bp, buf, start, size, lut, years, present_all)
-    del outs
-    writer.join()
-    if failed:
-        raise failed[0]
+    writer.close()
     rows = sum(int(s[bp.ROWS]) for s in stats)
     if not ok or rows == 0:
         return None
