@@ -1,10 +1,11 @@
 """Benchmark: import a BACI-format year into the ledger and aggregate to HS2 x pair, vs pandas.
 
     python bench/ledger_ingest.py              # 10 million rows (the size of a BACI HS6 year)
-    python bench/ledger_ingest.py --quick      # 1 million rows (37 MB: below PARSE_MIN_BYTES, the Arrow path)
+    python bench/ledger_ingest.py --quick      # 1 million rows (37 MB; with numba kernels: below PARSE_MIN_BYTES, the Arrow path)
     python bench/ledger_ingest.py --rows N
     python bench/ledger_ingest.py --unsorted   # same rows, not in BACI's (t, i, j, k) order
     python bench/ledger_ingest.py --repeat 1   # one run per side (default: best of 3)
+    python bench/ledger_ingest.py --kernels numba  # the parser's numba kernels instead of its C ones
 
 The generated file (BACI layout ``t,i,j,k,v,q`` with its ``country_codes_V*.csv``) is cached under
 ``bench/out/`` (one folder per size and row order). By default its rows are in BACI's own order,
@@ -18,11 +19,14 @@ subprocess so its peak RSS is its own:
   ``SELECT exporter, importer, HS2, sum(value) ... GROUP BY`` over the store;
 * pandas: ``read_csv`` (explicit dtypes) then ``groupby([i, j, k // 10000])['v'].sum()``.
 
-The tradepact parser is compiled by numba on first use and cached on disk. That one-time
-compilation is excluded from the timed run: an untimed small import in a separate subprocess
-fills the cache first, and the cost of compiling on a fresh install is measured separately (with
-an empty cache directory) and printed on its own line. The timed subprocess still pays importing
-numba and loading the cached code, as every ``tradepact data import`` process does.
+The tradepact parser's kernels are C, compiled by ``pip install`` (an optional extension; see
+``setup.py``). Where they could not be built (no C compiler), or with ``--kernels numba``, numba
+kernels are used instead: compiled on first use and cached on disk. That one-time compilation is
+then excluded from the timed run (an untimed small import in a separate subprocess fills the cache
+first; the cost of compiling on a fresh install is measured separately, with an empty cache
+directory, and printed on its own line), but the timed subprocess still pays importing numba and
+loading the cached code, as every ``tradepact data import`` process then does. The table names
+the kernels the timed run used.
 
 Each side runs ``--repeat`` times (default 3), alternating tradepact and pandas so that both see the
 same machine load; the fastest run of each side is reported (every run's total is printed too).
@@ -82,8 +86,11 @@ def side_tradepact(path: Path) -> dict:
     agg = store.sql("SELECT exporter, importer, substr(product, 1, 2) AS hs2, sum(value) AS value "
                     "FROM goods GROUP BY ALL")
     t2 = time.perf_counter()
+    loaded = [name for mod, name in (("_baci_kernels", "C"), ("baci_kernels_numba", "numba"))
+              if f"tradepact.ledger.sources.{mod}" in sys.modules]
     return {"rows": rep.files[0].rows_read, "groups": len(agg), "total": float(agg["value"].sum()) * 1000.0,
-            "import_s": t1 - t0, "agg_s": t2 - t1, "seconds": t2 - t0, "cpu_s": cpu() - c0}
+            "import_s": t1 - t0, "agg_s": t2 - t1, "seconds": t2 - t0, "cpu_s": cpu() - c0,
+            "kernels": "+".join(loaded) or "none (Arrow path)"}
 
 
 def side_pandas(path: Path) -> dict:
@@ -120,10 +127,10 @@ def small_file(folder: Path) -> Path:
     return path
 
 
-def jit_first_use(small: Path) -> float:
-    """Seconds a first import on a fresh install spends compiling the parser (empty numba cache)."""
+def jit_first_use(small: Path, env: dict) -> float:
+    """Seconds a first import on a fresh install spends compiling numba's parser kernels (empty cache)."""
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache, TRADEPACT_BACI_PARSE_MIN_BYTES="0")
+        env = dict(env, NUMBA_CACHE_DIR=cache, TRADEPACT_BACI_PARSE_MIN_BYTES="0")
         cold = run_side("tradepact", small, env)["import_s"]
         warm = run_side("tradepact", small, env)["import_s"]
     return cold - warm
@@ -137,6 +144,8 @@ def main() -> None:
                     help="runs per side, alternating; the fastest of each side is reported (default 3)")
     ap.add_argument("--unsorted", action="store_true",
                     help="rows ordered by (k, j, i) instead of BACI's (t, i, j, k)")
+    ap.add_argument("--kernels", choices=["auto", "c", "numba"], default="auto",
+                    help="the parser's kernels: C if built at install, else numba (auto); or force one")
     ap.add_argument("--side", choices=["tradepact", "pandas"], help=argparse.SUPPRESS)
     ap.add_argument("--file", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -147,16 +156,20 @@ def main() -> None:
         return
     rows = 1_000_000 if args.quick else args.rows
     path = generate(rows, args.unsorted)
+    env = dict(os.environ)
+    if args.kernels != "auto":
+        env["TRADEPACT_BACI_KERNELS"] = args.kernels
     small = small_file(OUT / "baci-warmup")
-    compile_s = jit_first_use(small)
-    # untimed: fills the default numba cache if it is empty (the small file takes the compiled
-    # parser only when told to: by default files below PARSE_MIN_BYTES take the Arrow path)
-    run_side("tradepact", small, dict(os.environ, TRADEPACT_BACI_PARSE_MIN_BYTES="0"))
+    # untimed: loads the kernels once (fills the default numba cache if numba's are used and it is
+    # empty; a small file takes numba's kernels only when told to: by default files below
+    # PARSE_MIN_BYTES take the Arrow path then)
+    kernels = run_side("tradepact", small, dict(env, TRADEPACT_BACI_PARSE_MIN_BYTES="0"))["kernels"]
+    compile_s = jit_first_use(small, env) if kernels == "numba" else None
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start", flush=True)
     runs: dict[str, list[dict]] = {"tradepact": [], "pandas": []}
     for _ in range(args.repeat):  # alternating, so that both sides see the same machine load
         for side in runs:
-            runs[side].append(run_side(side, path))
+            runs[side].append(run_side(side, path, env))
     results = {side: min(r, key=lambda x: x["seconds"]) for side, r in runs.items()}
     tp, pd_ = results["tradepact"], results["pandas"]
     assert tp["rows"] == pd_["rows"] == rows, results
@@ -176,7 +189,8 @@ def main() -> None:
     print(f"CPU-time ratio (pandas CPU s / tradepact CPU s): {pd_['cpu_s'] / tp['cpu_s']:.2f}x "
           f"(tradepact uses {os.cpu_count()} threads, pandas one)")
     print(f"file rows in {'(k, j, i) order (--unsorted)' if args.unsorted else 'BACI order (t, i, j, k)'}; "
-          f"one-time JIT compilation of the parser on a fresh install (excluded above): {compile_s:.1f}s")
+          f"parser kernels used: {tp['kernels']}" + ("" if compile_s is None else
+          f"; one-time JIT compilation of numba's kernels on a fresh install (excluded above): {compile_s:.1f}s"))
     if args.repeat > 1:
         print(f"best of {args.repeat} alternating runs per side; all totals (s): " + "; ".join(
             f"{side} " + ", ".join(f"{r['seconds']:.2f}" for r in rs) for side, rs in runs.items()))

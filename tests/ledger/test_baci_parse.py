@@ -1,4 +1,6 @@
-"""The compiled BACI parser (tradepact.ledger.sources.baci_parse, driven by baci_fast._stage_parsed).
+"""The compiled BACI parser (tradepact.ledger.sources.baci_parse, driven by baci_fast._stage_parsed),
+in both of its implementations: the C kernels built at install (_baci_kernels) and the numba ones
+(baci_kernels_numba, used where no compiler was available); every test runs once with each.
 
 Oracle: the Arrow fast path (baci_fast._stage, pyarrow's CSV reader and a correctly rounded
 strtod) run on the same file. Whenever the compiled parser accepts a file, the Parquet file it
@@ -11,15 +13,17 @@ table, or the general path's DataFormatError naming the row.
 from __future__ import annotations
 
 import csv
+import sys
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from ledger_samples import BACI_CODES, baci_sample
+from test_baci_kernels_c import _can_compile
 from tradepact.errors import DataFormatError
 from tradepact.ledger import LedgerStore
-from tradepact.ledger.sources import baci, baci_fast
+from tradepact.ledger.sources import baci, baci_fast, baci_parse
 from tradepact.ledger.sources._base import read_header
 
 HEADER = "t,i,j,k,v,q"
@@ -80,10 +84,20 @@ def _declines(tmp_path, path):
     assert not out.exists()
 
 
-@pytest.fixture(autouse=True)
-def any_size(monkeypatch):
-    """The compiled parser for small files too (by default only from PARSE_MIN_BYTES on)."""
+@pytest.fixture(autouse=True, params=["c", "numba"])
+def kernels(request, monkeypatch):
+    """Each test once with the C kernels and once with numba's; the compiled parser for small
+    files too (with numba's kernels, by default only from PARSE_MIN_BYTES on)."""
     monkeypatch.setattr(baci_fast, "PARSE_MIN_BYTES", 0)
+    monkeypatch.setenv(baci_parse.KERNELS_ENV, request.param)
+    try:
+        kern = baci_parse.kernels()
+    except ImportError:
+        if request.param == "c" and not _can_compile():
+            pytest.skip("the C kernels are not built: no C compiler or Python headers at install")
+        raise
+    assert kern.__name__.rsplit(".", 1)[-1] == {"c": "_baci_kernels", "numba": "baci_kernels_numba"}[request.param]
+    return kern
 
 
 @pytest.fixture
@@ -309,32 +323,34 @@ def test_random_decimals_match_python_float(tmp_path):
     assert np.array_equal(t["quantity_bits"], want_q.view(np.uint64))
 
 
-def test_small_file_in_a_fresh_process_takes_the_arrow_path(tmp_path):
-    """Below PARSE_MIN_BYTES, a process without numba loaded does not load it for the import."""
+def test_small_file_in_a_fresh_process_does_not_load_numba(tmp_path, kernels):
+    """A fresh process importing a small file never loads numba: the C kernels parse it; with
+    numba's kernels, below PARSE_MIN_BYTES, the Arrow path reads it."""
+    import os
     import subprocess
-    import sys
 
     path = baci.write_synthetic(tmp_path / "g" / "BACI_HS92_Y2015_V202401b.csv", 1_000)
     code = ("import sys; from tradepact.ledger import LedgerStore; "
             f"r = LedgerStore.open({str(tmp_path / 'store')!r}).import_files('baci', [{str(path)!r}]); "
-            "print(r.files[0].kept['goods'], 'numba' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+            "print(r.files[0].kept['goods'], 'numba' in sys.modules, "
+            "'tradepact.ledger.sources._baci_kernels' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "TRADEPACT_BACI_PARSE_MIN_BYTES"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["1000", "False"]
+    c = kernels.__name__.endswith("_baci_kernels")
+    assert out.stdout.split() == ["1000", "False", str(c)]
 
 
 @pytest.mark.parametrize("bitmap", [True, False])
-def test_unsorted_file_keys_kept_from_the_parse(tmp_path, small_chunks, monkeypatch, bitmap):
+def test_unsorted_file_keys_kept_from_the_parse(tmp_path, small_chunks, monkeypatch, bitmap, kernels):
     """First chunk out of BACI's order: the packed keys are kept and checked (bitmap or sort)."""
-    from tradepact.ledger.sources import baci_parse
-
     monkeypatch.setattr(baci_fast, "FIRST_CHUNK", 20_000)  # ~540 lines: past line 221, where i wraps from 894 to 4
     if not bitmap:
         monkeypatch.setattr(baci_fast, "MAX_KEY_BITS", 0)
     calls = []
     for kernel in ("mark_packed", "mark_keys", "line_keys"):
-        real = getattr(baci_parse, kernel)
-        monkeypatch.setattr(baci_parse, kernel, lambda *a, _k=kernel, _r=real: calls.append(_k) or _r(*a))
+        real = getattr(kernels, kernel)
+        monkeypatch.setattr(kernels, kernel, lambda *a, _k=kernel, _r=real: calls.append(_k) or _r(*a))
     path = baci.write_synthetic(tmp_path / "g" / "BACI_HS92_Y2015_V202401b.csv", 3_000, order="product")
     assert _parsed_vs_arrow(tmp_path / "ok", path)[0]["rows"] == 3_000
     assert set(calls) == ({"mark_packed"} if bitmap else set())  # never a second pass over the text

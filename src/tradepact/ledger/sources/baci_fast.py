@@ -9,7 +9,7 @@ are mapped with array lookups straight into Arrow *dictionary* arrays (a small i
 one small dictionary), which the Parquet writer stores without hashing, and every rule is checked
 on the typed columns. Two fast paths, tried in this order by :func:`stage`:
 
-1. the compiled parser (:func:`_stage_parsed`, kernels in :mod:`.baci_parse`, numba): the file is
+1. the compiled parser (:func:`_stage_parsed`, kernels chosen by :func:`.baci_parse.kernels`): the file is
    memory-mapped and cut into chunks at line ends; two threads parse chunks (GIL released) straight
    into typed arrays, checking every rule as they go, while a third thread writes the parsed
    chunks in file order, one row group each with the chunk's own product dictionary; the arrays
@@ -17,10 +17,10 @@ on the typed columns. Two fast paths, tried in this order by :func:`stage`:
    (t, i, j, k), so when the raw keys strictly increase through the file (and distinct codes used
    are distinct countries) there is none; otherwise a second pass marks a bitmap of keys (or sorts
    them when the key space is large). Only for the plain layout ``t,i,j,k,v,q`` and its narrow
-   grammar (see :mod:`.baci_parse`), and only for files of :data:`PARSE_MIN_BYTES` or more unless
-   numba is already loaded: importing numba and loading the cached kernels costs ~1 s in a fresh
-   process, more than the parser saves on smaller files. The kernels are compiled on first use
-   and cached on disk by numba.
+   grammar (see :mod:`.baci_parse`). The kernels are C, compiled when the package was installed;
+   where they could not be built, numba's are used, but only for files of :data:`PARSE_MIN_BYTES`
+   or more unless numba is already loaded: importing numba and loading its cached kernels costs
+   ~1 s in a fresh process, more than the parser saves on smaller files.
 2. the Arrow path (:func:`_stage`): one multi-threaded typed ``pyarrow.csv`` read, checks and
    code mapping in NumPy, the write overlapped with the mapping; repeated keys: none if the raw
    keys increase through the file (as above), else a sort of one packed key per row.
@@ -50,6 +50,7 @@ from typing import Callable
 
 import numpy as np
 
+from tradepact.ledger.sources import baci_parse as bp
 from tradepact.ledger.sources._base import CsvLayout
 
 #: Larger CSV files take the streaming DuckDB path (about 22 million BACI rows; ~1.3 GB RSS here).
@@ -164,9 +165,10 @@ class _Writer:
             raise self.failed[0]
 
 
-#: Smaller files take the Arrow path unless numba is already loaded in this process: importing
-#: numba and loading the cached parser costs ~1 s in a fresh process (measured: the compiled path
-#: is slower than Arrow at 2 and 5 million rows, faster at 10 million).
+#: With numba's kernels (the C ones were not built), smaller files take the Arrow path unless numba
+#: is already loaded in this process: importing numba and loading the cached parser costs ~1 s in a
+#: fresh process (measured: that path is slower than Arrow at 2 and 5 million rows, faster at 10
+#: million). The C kernels take files of any size.
 PARSE_MIN_BYTES = int(os.environ.get("TRADEPACT_BACI_PARSE_MIN_BYTES", 256_000_000))
 #: Bytes of CSV per parsed chunk (one Parquet row group each): the first is small so that the
 #: writer starts early; then ~1.3 million BACI lines.
@@ -220,11 +222,9 @@ def _stage_parsed(layout: CsvLayout, codes: dict[int, str | None], target: Path,
     size = path.stat().st_size
     if not 0 < size <= MAX_BYTES:
         return None
-    if size < PARSE_MIN_BYTES and "numba" not in sys.modules:
-        return None  # loading numba would cost more than the compiled parser saves
-    try:
-        from tradepact.ledger.sources import baci_parse as bp
-    except ImportError:  # numba missing: the Arrow path
+    try:  # numba's kernels only where loading numba costs less than they save
+        kern = bp.kernels(allow_numba=size >= PARSE_MIN_BYTES or "numba" in sys.modules)
+    except ImportError:  # neither built nor wanted: the Arrow path
         return None
     mapped = _country_lut(codes)
     if mapped is None:
@@ -233,7 +233,7 @@ def _stage_parsed(layout: CsvLayout, codes: dict[int, str | None], target: Path,
     mm, buf = _map_file(path)
     out = None
     try:
-        out = _parse_and_write(bp, buf, known, lut, target, path.name, tick)
+        out = _parse_and_write(kern, buf, known, lut, target, path.name, tick)
     finally:
         del buf
         try:
@@ -245,7 +245,7 @@ def _stage_parsed(layout: CsvLayout, codes: dict[int, str | None], target: Path,
     return out
 
 
-def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict | None:
+def _parse_and_write(kern, buf, known, lut, target: Path, name: str, tick) -> dict | None:
     """Parse chunks of ``buf`` on two threads (nogil kernels) while a third writes the parsed
     chunks in file order, one row group each, with the chunk's own product dictionary."""
     import pyarrow as pa
@@ -299,7 +299,7 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
         arr.qbits[:(b - a) // 15 // 8 + 1] = 0
         st = arr.stats
         out_keys = keys[slot[c]:slot[c + 1]] if len(keys) else no_keys
-        if bp.parse_chunk(data, a, b, lut, order_base, pow10, arr.year, arr.exporter, arr.importer,
+        if kern.parse_chunk(data, a, b, lut, order_base, pow10, arr.year, arr.exporter, arr.importer,
                           arr.product, arr.value, arr.quantity, arr.qbits, arr.present, arr.years,
                           arr.used, st, out_keys, ne) != bp.OK:
             stop.set()
@@ -309,7 +309,7 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
         arr.present[products] = 0
         arr.plut[products] = np.arange(len(products), dtype=np.int32)
         pi = arr.pindex[:n]
-        bp.remap(arr.product[:n], arr.plut, pi)
+        kern.remap(arr.product[:n], arr.plut, pi)
         nulls = int(st[bp.NULLS])
         table = pa.table([
             pa.array(arr.year[:n]),
@@ -358,12 +358,12 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
         # duplicate check
         years = np.bitwise_or.reduce([arr.years for arr in sets])
         used = np.bitwise_or.reduce([arr.used for arr in sets])
-        ok = _ordered(bp, stats, lut, used, order_base)
+        ok = _ordered(stats, lut, used, order_base)
         if not ok and len(keys):
-            ok = _unique_packed(bp, keys, [(slot[c], int(st[bp.ROWS])) for c, st in enumerate(stats)],
+            ok = _unique_packed(kern, keys, [(slot[c], int(st[bp.ROWS])) for c, st in enumerate(stats)],
                                 ne, years, present_all)
         elif not ok:
-            ok = _unique_keys(bp, buf, start, size, lut, years, present_all)
+            ok = _unique_keys(kern, buf, start, size, lut, years, present_all)
     writer.close()
     rows = sum(int(s[bp.ROWS]) for s in stats)
     if not ok or rows == 0:
@@ -372,7 +372,7 @@ def _parse_and_write(bp, buf, known, lut, target: Path, name: str, tick) -> dict
             "years": [int(bp.YEAR0 + y) for y in np.flatnonzero(years)]}
 
 
-def _ordered(bp, stats, lut, used, order_base) -> bool:
+def _ordered(stats, lut, used, order_base) -> bool:
     """True if the raw keys (t, i, j, k) strictly increase through the file (BACI's own layout)
     and distinct BACI codes used map to distinct ISO3 codes: then no (year, exporter, importer,
     product) repeats."""
@@ -385,7 +385,7 @@ def _ordered(bp, stats, lut, used, order_base) -> bool:
         stats[x][bp.LAST_KEY] < stats[x + 1][bp.FIRST_KEY] for x in range(len(stats) - 1))
 
 
-def _unique_packed(bp, keys, segments, ne, years, present_all) -> bool:
+def _unique_packed(kern, keys, segments, ne, years, present_all) -> bool:
     """True if no packed key repeats: a bitmap of the compact keys (year, exporter, importer,
     product index), or a sort when that key space is large."""
     yrs = np.flatnonzero(years)
@@ -398,13 +398,13 @@ def _unique_packed(bp, keys, segments, ne, years, present_all) -> bool:
     if space <= MAX_KEY_BITS:
         seen = np.zeros(space // 8 + 1, dtype=np.uint8)
         yoff = int(yrs[0]) * ne * ne
-        return all(bp.mark_packed(keys[a:a + n], yoff, plut, npr, seen) for a, n in segments)
+        return all(kern.mark_packed(keys[a:a + n], yoff, plut, npr, seen) for a, n in segments)
     flat = np.concatenate([keys[a:a + n] for a, n in segments])
     flat.sort()
     return not bool((flat[1:] == flat[:-1]).any())
 
 
-def _unique_keys(bp, buf, start, end, lut, years, present_all) -> bool:
+def _unique_keys(kern, buf, start, end, lut, years, present_all) -> bool:
     """True if no two lines share (year, exporter, importer, product): a second pass over the
     (validated) lines marking a bitmap of keys, or sorting them when the key space is large."""
     yrs = np.flatnonzero(years)
@@ -417,9 +417,9 @@ def _unique_keys(bp, buf, start, end, lut, years, present_all) -> bool:
     space = ny * ne * ne * npr
     if space <= MAX_KEY_BITS:
         seen = np.zeros(space // 8 + 1, dtype=np.uint8)
-        return bool(bp.mark_keys(buf, start, end, lut, plut, ymin, ne, npr, seen))
+        return bool(kern.mark_keys(buf, start, end, lut, plut, ymin, ne, npr, seen))
     keys = np.empty((end - start) // 15 + 1, dtype=np.int64)
-    n = bp.line_keys(buf, start, end, lut, plut, ymin, ne, npr, keys)
+    n = kern.line_keys(buf, start, end, lut, plut, ymin, ne, npr, keys)
     keys = keys[:n]
     keys.sort()
     return not bool((keys[1:] == keys[:-1]).any())
