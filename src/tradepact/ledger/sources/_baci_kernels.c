@@ -228,13 +228,13 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args) {
     PyObject *o[19];
     Py_ssize_t start, end;
     long long order_base, ne;
-    Arg a[17];
+    enum { BUF, LUT, POW10, YEAR, EXP, IMP, PROD, VAL, QTY, QBITS, PRESENT, YEARS, USED, STATS, KEYS, NARGS };
+    Arg a[NARGS];
     memset(a, 0, sizeof a);
     if (!PyArg_ParseTuple(args, "OnnOLOOOOOOOOOOOOOL:parse_chunk", &o[0], &start, &end, &o[3], &order_base,
                           &o[5], &o[6], &o[7], &o[8], &o[9], &o[10], &o[11], &o[12], &o[13], &o[14],
                           &o[15], &o[16], &o[17], &ne))
         return NULL;
-    enum { BUF, LUT, POW10, YEAR, EXP, IMP, PROD, VAL, QTY, QBITS, PRESENT, YEARS, USED, STATS, KEYS };
     if (!get(o[0], &a[BUF], "buf", 'u', 1, 0) || !get(o[3], &a[LUT], "lut", 'i', 4, 0) ||
         !get(o[5], &a[POW10], "pow10", 'f', 8, 0) || !get(o[6], &a[YEAR], "year", 'i', 4, 1) ||
         !get(o[7], &a[EXP], "exporter", 'i', 4, 1) || !get(o[8], &a[IMP], "importer", 'i', 4, 1) ||
@@ -243,7 +243,7 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args) {
         !get(o[13], &a[PRESENT], "present", 'u', 1, 1) || !get(o[14], &a[YEARS], "years", 'u', 1, 1) ||
         !get(o[15], &a[USED], "used", 'u', 1, 1) || !get(o[16], &a[STATS], "stats", 'i', 8, 1) ||
         !get(o[17], &a[KEYS], "keys", 'i', 8, 1)) {
-        release(a, 17);
+        release(a, NARGS);
         return NULL;
     }
     Py_ssize_t top = LEN(a[LUT]);
@@ -258,7 +258,7 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args) {
     else if (LEN(a[USED]) < top) bad = "used must be as long as lut";
     else if (LEN(a[STATS]) < NSTATS) bad = "stats needs 8 entries";
     if (bad) {
-        release(a, 17);
+        release(a, NARGS);
         PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
     }
@@ -275,7 +275,7 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args) {
         status = parse_lines(&c);
         Py_END_ALLOW_THREADS
     }
-    release(a, 17);
+    release(a, NARGS);
     return PyLong_FromLong(status);
 }
 
@@ -375,14 +375,14 @@ static inline int64_t line_key(const uint8_t *buf, Py_ssize_t *pos, Py_ssize_t e
 /* The shared arguments of mark_keys and line_keys. */
 typedef struct { Arg a[4]; Py_ssize_t start, end; long long ymin, ne, npr; } KeyArgs;
 
-static int key_args(PyObject *args, const char *fmt, KeyArgs *ka, const char *outname) {
+/* ``out``: the last argument, named ``outname``, an array of ``kind``/``itemsize`` items. */
+static int key_args(PyObject *args, const char *fmt, KeyArgs *ka, const char *outname, char kind, Py_ssize_t itemsize) {
     PyObject *ob, *ol, *op, *oo;
     memset(ka->a, 0, sizeof ka->a);
     if (!PyArg_ParseTuple(args, fmt, &ob, &ka->start, &ka->end, &ol, &op, &ka->ymin, &ka->ne, &ka->npr, &oo))
         return 0;
     if (!get(ob, &ka->a[0], "buf", 'u', 1, 0) || !get(ol, &ka->a[1], "lut", 'i', 4, 0) ||
-        !get(op, &ka->a[2], "plut", 'i', 8, 0) || !get(oo, &ka->a[3], outname, outname[0] == 's' ? 'u' : 'i',
-                                                        outname[0] == 's' ? 1 : 8, 1)) {
+        !get(op, &ka->a[2], "plut", 'i', 8, 0) || !get(oo, &ka->a[3], outname, kind, itemsize, 1)) {
         release(ka->a, 4);
         return 0;
     }
@@ -396,7 +396,7 @@ static int key_args(PyObject *args, const char *fmt, KeyArgs *ka, const char *ou
 
 static PyObject *mark_keys(PyObject *self, PyObject *args) {
     KeyArgs ka;
-    if (!key_args(args, "OnnOOLLLO:mark_keys", &ka, "seen")) return NULL;
+    if (!key_args(args, "OnnOOLLLO:mark_keys", &ka, "seen", 'u', 1)) return NULL;
     const uint8_t *buf = ka.a[0].view.buf;
     const int32_t *lut = ka.a[1].view.buf;
     const int64_t *plut = ka.a[2].view.buf;
@@ -421,7 +421,7 @@ static PyObject *mark_keys(PyObject *self, PyObject *args) {
 
 static PyObject *line_keys(PyObject *self, PyObject *args) {
     KeyArgs ka;
-    if (!key_args(args, "OnnOOLLLO:line_keys", &ka, "out")) return NULL;
+    if (!key_args(args, "OnnOOLLLO:line_keys", &ka, "out", 'i', 8)) return NULL;
     const uint8_t *buf = ka.a[0].view.buf;
     const int32_t *lut = ka.a[1].view.buf;
     const int64_t *plut = ka.a[2].view.buf;

@@ -200,7 +200,7 @@ class _Arrays:
         self.plut = np.zeros(1_000_000, np.int32)  # HS code -> index in the chunk's dictionary
         self.years = np.zeros(YEAR_SPAN, np.uint8)
         self.used = np.zeros(codes, np.uint8)
-        self.stats = np.zeros(8, np.int64)
+        self.stats = np.zeros(bp.NSTATS, np.int64)
 
 
 def _map_file(path: Path):

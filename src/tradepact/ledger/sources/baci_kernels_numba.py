@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from tradepact.ledger.sources.baci_parse import (FIRST_KEY, LAST_KEY, NULLS, ORDERED, ROWS, STATUS, YEAR0,
-                                                  YEAR1, ZEROS)
+from tradepact.ledger.sources.baci_parse import (FIRST_KEY, LAST_KEY, MANT_MAX, NULLS, ORDERED, ROWS, STATUS,
+                                                  YEAR0, YEAR1, ZEROS)
 
 
 @njit(nogil=True, cache=True)
@@ -60,7 +60,7 @@ def _number(buf, pos, end, pow10):
             pos += 1
         if f == 0:
             return 1, 0.0, pos
-    if nd > 18 or m > 9007199254740992 or f > 22:  # 18 digits cannot overflow int64
+    if nd > 18 or m > MANT_MAX or f > 22:  # 18 digits cannot overflow int64
         return 3, 0.0, pos
     return 0, np.float64(m) / pow10[f], pos
 

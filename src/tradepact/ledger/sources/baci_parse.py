@@ -44,7 +44,8 @@ YEAR0, YEAR1 = 1800, 2200
 OK, BAD_SYNTAX, BAD_VALUE, BAD_NUMBER = 0, 1, 2, 3
 
 _POW10 = np.array([10.0 ** e for e in range(23)], dtype=np.float64)  # all exact doubles
-_MANT_MAX = 1 << 53
+#: Largest mantissa accepted (every integer up to it is an exact double).
+MANT_MAX = 1 << 53
 
 #: ``TRADEPACT_BACI_KERNELS``: ``c`` or ``numba`` to force one implementation (tests, benchmarks).
 KERNELS_ENV = "TRADEPACT_BACI_KERNELS"
