@@ -58,3 +58,25 @@ def korus() -> KorusFacts:
         assessments=_read_csv("korus_assessments.csv"),
         claims=read_yaml("korus_claims.yaml"),
     )
+
+
+@lru_cache(maxsize=1)
+def dta_agreements() -> pd.DataFrame:
+    """Names of the agreements in :func:`dta_panel`: ``agreement_id`` (int), ``agreement`` (text)."""
+    return _read_csv("wb_dta_agreements.csv")
+
+
+def dta_panel() -> pd.DataFrame:
+    """The built-in world trade × trade-agreement panel (a fresh copy).
+
+    Columns ``exporter, importer`` (ISO3 or the source's historical codes, categorical), ``year``
+    (int, every four years 1964–2016), ``value`` (merchandise exports, **USD millions**, UN Comtrade
+    basis, zeros kept), ``agreement_id`` (World Bank Deep Trade Agreements id in force for the pair and
+    year, 0 = none; names in :func:`dta_agreements`). Licence and credit: ``WB_DTA_LICENSE.txt`` beside
+    this module (MIT, penppml authors; World Bank data CC BY 4.0).
+    """
+    with resources.files(__name__).joinpath("wb_dta_trade.parquet").open("rb") as fh:
+        out = pd.read_parquet(fh)
+    out["year"] = out["year"].astype("int64")
+    out["agreement_id"] = out["agreement_id"].astype("int64")
+    return out

@@ -355,16 +355,24 @@ START_SWEEPS = 2
 
 
 def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
-             fixef_tol: float = 1e-11) -> Fit:
+             fixef_tol: float = 1e-11, start: np.ndarray | None = None) -> Fit:
     """IRLS for Poisson with absorbed FE (see the module docstring). Buffers are reused
-    across iterations to keep peak memory near ~20 n-vectors."""
+    across iterations to keep peak memory near ~20 n-vectors.
+
+    ``start``: optional fitted means μ (kept rows, positive) of a nearby model on the same design,
+    e.g. the baseline of many refits that change one regressor (only the path changes: IRLS stops
+    on the same criteria)."""
     y, X = d.y, d.X
     w = None if d.unit_weights else d.weights
     off = None if d.zero_offset else d.offset
     n, k = X.shape
     dm = Demeaner(d.fe_codes)
-    start = None
-    if d.fe_codes and START_SWEEPS:
+    if start is not None:
+        mu0 = np.array(start, dtype=float)
+        if mu0.shape != (n,) or not (np.isfinite(mu0).all() and (mu0 > 0).all()):
+            raise ConfigError(f"start must be {n} positive fitted means of the same design")
+        start = np.log(mu0), mu0
+    if start is None and d.fe_codes and START_SWEEPS:
         with np.errstate(all="ignore"):
             eta, mu = _fixed_effects_start(y, w, off, d.fe_codes, START_SWEEPS)
         if np.isfinite(eta).all() and (mu > 0).all():  # else (extreme offsets): the textbook start
