@@ -24,6 +24,7 @@ from tradepact.cli import simulate as _simulate  # noqa: E402,F401
 from tradepact.cli import report as _report  # noqa: E402,F401
 from tradepact.cli import serve as _serve  # noqa: E402,F401
 from tradepact.cli import estimate as _estimate  # noqa: E402,F401
+from tradepact.cli import expost as _expost  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

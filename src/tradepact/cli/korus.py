@@ -9,14 +9,25 @@ from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from tradepact.cli.app import app
-from tradepact.cli.output import rich_table
+from tradepact.cli.output import Format, print_json, records, rich_table
 
 
 @app.command("korus")
 def korus_cmd(
     out: Path = typer.Option(Path("korus-report"), "--out", help="Directory for the HTML report"),
+    fmt: Format = typer.Option(Format.table, "--format",
+                               help="table: summary + HTML report; json: the claims and the ex-post object (no report)."),
 ) -> None:
     """Check the KORUS debate's claims and write the self-contained HTML report (opens offline)."""
+    if fmt == Format.json:
+        from tradepact.data import korus
+        from tradepact.ledger.balances import bilateral
+        from tradepact.ledger.claims import check_claims
+        from tradepact.report.sections.expost import korus_expost
+
+        summary, _ = check_claims(korus().claims, bilateral("USA", "KOR"))
+        print_json({"claims": records(summary), "expost": korus_expost().to_dict()})
+        return
     from tradepact.report.korus import KORUS_SECTIONS, korus_report, korus_sections
 
     console = Console()

@@ -367,6 +367,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     off = None if d.zero_offset else d.offset
     n, k = X.shape
     dm = Demeaner(d.fe_codes)
+    warm = start is not None  # a near-optimal start: demean exactly from the first step
     if start is not None:
         mu0 = np.array(start, dtype=float)
         if mu0.shape != (n,) or not (np.isfinite(mu0).all() and (mu0 > 0).all()):
@@ -411,7 +412,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
             if off is not None:
                 z -= off
         dm.set_weights(ww)
-        inner = fixef_tol if crit < 10 * tol else max(min(1e-4, INNER_FACTOR * crit), fixef_tol)
+        inner = fixef_tol if (warm or crit < 10 * tol) else max(min(1e-4, INNER_FACTOR * crit), fixef_tol)
         Mt, p, _ = dm.demean(M, p0=p, tol=inner, overwrite_p0=True)
         MtT = Mt.T  # (k+1, n); C-contiguous on the parallel path
         zt, XtT = MtT[0], MtT[1:]

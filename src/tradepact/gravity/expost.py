@@ -28,17 +28,18 @@ construction.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from tradepact.errors import ConfigError, DataFormatError
+from tradepact.results import Result, json_safe
 
 #: names accepted for agreements besides their id and the panel's own name
 ALIASES = {"korus": "Korea, Republic of - United States", "nafta": "North American Free Trade Agreement (NAFTA)",
@@ -70,11 +71,19 @@ def map_tasks(func: Callable, tasks: Sequence, n_jobs: int | None = None, initia
 
     saved = {v: os.environ.get(v) for v in WORKER_ENV}
     os.environ.update(WORKER_ENV)
+    # The tasks are functions of this package, never of __main__: a console script without an
+    # ``if __name__ == "__main__"`` guard would otherwise be re-run by every starting worker.
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None) if getattr(main, "__spec__", None) is None else None
+    if main_file is not None:
+        del main.__file__
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_context(), initializer=initializer,
                                  initargs=initargs) as ex:
             return list(ex.map(func, tasks, chunksize=max(1, len(tasks) // (4 * jobs))))
     finally:
+        if main_file is not None:
+            main.__file__ = main_file
         for v, old in saved.items():
             if old is None:
                 os.environ.pop(v, None)
@@ -178,19 +187,27 @@ def _roles(frame: pd.DataFrame, ag: Agreement, country: str) -> _Roles:
 
 
 # ----------------------------------------------------------------------------- one fit
-def _fit(frame: pd.DataFrame, regressors: dict[str, np.ndarray], start: np.ndarray | None = None,
-         want_fitted: bool = False) -> dict:
-    """PPML of ``value`` on ``regressors`` (0/1 arrays over ``frame``) with the ex-post fixed effects."""
-    from tradepact.gravity import ppml
+def _fit(frame: pd.DataFrame, regressors: dict[str, np.ndarray], want_fitted: bool = False) -> dict:
+    """PPML of ``value`` on ``regressors`` (0/1 arrays over ``frame``) with the ex-post fixed effects.
+
+    The same path as :func:`tradepact.gravity.ppml` (design, IRLS, clustered variance); with
+    ``want_fitted`` also the IRLS means μ̂ at convergence on the kept rows (``fitted``, indexed by
+    frame row), which start the placebo refits (no fixed-effect polish needed for a start)."""
+    from tradepact.gravity.covariance import parse_vcov
+    from tradepact.gravity.engine import build_design, fit_ppml
+    from tradepact.gravity.results import GravityResults
 
     data = frame[["value", "exp_year", "imp_year", "pair"]].copy()
     for name, col in regressors.items():
         data[name] = col.astype("float64")
-    res = ppml(data, f"value ~ {' + '.join(regressors)} | {FE}", vcov={"CRV1": "pair"}, separation=("fe",))
+    spec = parse_vcov({"CRV1": "pair"}, None, list(data.columns))
+    d = build_design(data, f"value ~ {' + '.join(regressors)} | {FE}", "ppml", None, None, spec.clusters, ("fe",))
+    fit = fit_ppml(d, spec)
+    res = GravityResults(fit)
     out = {"params": res.params, "vcov": res.vcov, "nobs": res.nobs, "dropped": res.dropped,
            "omitted": res.omitted}
     if want_fitted:
-        out["fitted"] = res.fitted
+        out["fitted"] = pd.Series(fit.mu.copy(), index=d.index)
     return out
 
 
@@ -224,17 +241,29 @@ def _init_placebo(design, spec, start, cols) -> None:
     _STATE.update(design=design, spec=spec, start=start, cols=cols)
 
 
-def _placebo_task(task: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
-    """Re-estimate with the two placebo dummies set on rows ``task`` (kept-row positions)."""
-    from tradepact.gravity.model import fit_ppml
+def _placebo_task(task: tuple[np.ndarray, ...]) -> tuple[float, float]:
+    """Re-estimate with the two placebo dummies on the post rows of ``task`` = (exports post, exports pre,
+    imports post, imports pre), as kept-row positions of the shared design.
+
+    The start is the baseline fit with each placebo pair's pre and post rows rescaled to their own
+    totals: the exact optimum of the pair's two new parameters with every other fixed effect held at
+    the baseline, so IRLS only has to pass on the small feedback through the exporter-year and
+    importer-year effects (it stops on the same criteria as from any start)."""
+    from tradepact.gravity.engine import fit_ppml
 
     d, spec, start, (jx, jm) = _STATE["design"], _STATE["spec"], _STATE["start"], _STATE["cols"]
     X = d.X.copy()
     X[:, jx] = 0.0
     X[:, jm] = 0.0
     X[task[0], jx] = 1.0
-    X[task[1], jm] = 1.0
-    fit = fit_ppml(dataclasses.replace(d, X=X), spec, start=start)
+    X[task[2], jm] = 1.0
+    mu = start.copy()
+    for rows in task:
+        if len(rows):
+            tot = float(d.y[rows].sum())
+            if tot > 0:
+                mu[rows] *= tot / float(start[rows].sum())
+    fit = fit_ppml(dataclasses.replace(d, X=X), spec, start=mu)
     b = dict(zip(fit.names, fit.beta))
     return float(b.get("placebo_exports", np.nan)), float(b.get("placebo_imports", np.nan))
 
@@ -250,8 +279,8 @@ def _term(name: str, params: pd.Series, vcov: pd.DataFrame, flow: float) -> dict
             "usd_mn": flow * (1.0 - math.exp(-b)), "flow_last_year": flow}
 
 
-@dataclasses.dataclass
-class ExPostResult:
+@dataclasses.dataclass(repr=False)
+class ExPostResult(Result):
     """The ex-post answer for one agreement and country (see the module docstring for every part).
 
     ``terms``: {exports, imports, other_agreements} → {estimate, se, pct, ci95, usd_mn} (log points,
@@ -274,7 +303,7 @@ class ExPostResult:
     placebo: dict
     sensitivity: list[dict]
     extra: dict = dataclasses.field(default_factory=dict)
-    kind: str = "expost"
+    kind: ClassVar[str] = "expost"
 
     def to_dict(self, placebo_draws: bool = False) -> dict:
         """JSON-safe dict (the ``expost`` object of ``tradepact expost/korus --format json``)."""
@@ -290,10 +319,7 @@ class ExPostResult:
                "event_study": self.event_study, "pretrend": self.pretrend, "placebo": placebo,
                "sensitivity": self.sensitivity}
         out.update(self.extra)
-        return _json_safe(out)
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+        return json_safe(out)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy terms: term, estimate, std_error, pct, conf_low, conf_high, usd_mn, p_value, p_placebo."""
@@ -329,25 +355,6 @@ class ExPostResult:
                          f"p = {self.pretrend['p']:.3f}")
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        return self.to_frame().to_html(index=False)
-
-
-def _json_safe(x):
-    if isinstance(x, dict):
-        return {str(k): _json_safe(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(float(x)) else float(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
 
 
 # ----------------------------------------------------------------------------- the engine
@@ -503,7 +510,7 @@ def placebo_pairs(frame: pd.DataFrame, post: Sequence[int], exclude: Iterable[st
 def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, terms_out) -> dict:
     """Fit ``n`` placebo models (baseline design reused, warm-started from the main fit) in workers."""
     from tradepact.gravity.covariance import parse_vcov
-    from tradepact.gravity.model import build_design
+    from tradepact.gravity.engine import build_design
 
     data = frame[["value", "exp_year", "imp_year", "pair"]].copy()
     data["exports"], data["imports"], data["other_agreements"] = rw.exports * 1.0, rw.imports * 1.0, rw.other * 1.0
@@ -532,9 +539,8 @@ def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, te
     for a, b in zip(pick["a"], pick["b"]):
         rx = key.get((a, b), np.zeros(0, int))
         rm = key.get((b, a), np.zeros(0, int))
-        tx = pos_of[rx[is_post[rx]]]
-        tm = pos_of[rm[is_post[rm]]]
-        tasks.append((tx[tx >= 0], tm[tm >= 0]))
+        parts = [pos_of[rx[is_post[rx]]], pos_of[rx[~is_post[rx]]], pos_of[rm[is_post[rm]]], pos_of[rm[~is_post[rm]]]]
+        tasks.append(tuple(q[q >= 0] for q in parts))
     cols = (d.xnames.index("placebo_exports"), d.xnames.index("placebo_imports"))
     res = map_tasks(_placebo_task, tasks, n_jobs, _init_placebo, (d, spec, start, cols))
     bx = np.array([r[0] for r in res])
@@ -556,7 +562,8 @@ def agreements_ranking(panel: pd.DataFrame, country: str = "USA", *, window: tup
     """Each agreement of ``country`` in the panel: its own exports term, all in one regression.
 
     Columns ``agreement_id, agreement, entry, estimate, se, pct, conf_low, conf_high`` (log points),
-    sorted by estimate. Other pair-years under any agreement share one ``other_agreements`` term.
+    sorted by estimate. Agreements in force in every window year have no before and are left out
+    (their ids in ``attrs["not_identified"]``). Other pair-years under any agreement share one ``other_agreements`` term.
     """
     base = check_panel(panel)
     lo, hi = int(base["year"].min()), int(base["year"].max())
@@ -567,8 +574,15 @@ def agreements_ranking(panel: pd.DataFrame, country: str = "USA", *, window: tup
     if not ids:
         raise ConfigError(f"{country} is party to no agreement in the panel's window {first}-{last}")
     regs, any_term = {}, np.zeros(len(frame), dtype=bool)
+    exp_c, ag_id = frame["exporter"].to_numpy() == country, frame["agreement_id"].to_numpy()
+    skipped = []
     for i in ids:
-        m = (frame["exporter"].to_numpy() == country) & (frame["agreement_id"].to_numpy() == i)
+        m = exp_c & (ag_id == i)
+        partners = pd.unique(frame.loc[m, "importer"])
+        before = exp_c & frame["importer"].isin(partners).to_numpy() & ~m
+        if not m.any() or not before.any():  # in force in every window year: absorbed by the pair effects
+            skipped.append(int(i))
+            continue
         regs[f"ag_{i}"] = m
         any_term |= m
     regs["other_agreements"] = (frame["agreement_id"].to_numpy() > 0) & ~any_term
@@ -588,7 +602,9 @@ def agreements_ranking(panel: pd.DataFrame, country: str = "USA", *, window: tup
         a = ag_names.get(i)
         rows.append({"agreement_id": int(i), "agreement": a.name if a else str(i), "entry": a.entry if a else None,
                      "estimate": b, "se": se, "pct": math.expm1(b), "conf_low": b - Z95 * se, "conf_high": b + Z95 * se})
-    return pd.DataFrame(rows).sort_values("estimate").reset_index(drop=True)
+    out = pd.DataFrame(rows).sort_values("estimate").reset_index(drop=True)
+    out.attrs["not_identified"] = skipped  # agreements in force in every window year (no before)
+    return out
 
 
 __all__ = ["expost", "ExPostResult", "Agreement", "resolve_agreement", "agreements_ranking", "placebo_pairs",

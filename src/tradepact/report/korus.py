@@ -15,7 +15,7 @@ KORUS_SECTIONS: list[str] = [
     "ledger",
     "claims",
     "agreement",
-    "gravity",
+    "expost",
     "scenarios",
     "ge",
 ]
