@@ -412,7 +412,8 @@ def expost(panel: pd.DataFrame, agreement: int | str, country: str | None = None
         for d_name, pairs in (("exports", r.exp_pairs), ("imports", r.imp_pairs)):
             for y in es_years:
                 terms[f"{d_name}_{y}"] = idx(pairs & (yv == y))
-        terms["other_agreements"] = idx(r.other & ~((r.exp_pairs | r.imp_pairs) & (base["agreement_id"].to_numpy() == ag.id)))
+        if r.other.any():
+            terms["other_agreements"] = idx(r.other)
         tasks.append(((first, last), terms))
         labels.append(("event",))
     if sensitivity:
@@ -421,16 +422,20 @@ def expost(panel: pd.DataFrame, agreement: int | str, country: str | None = None
             wy = [y for y in pd.unique(base["year"]) if w[0] <= y <= w[1]]
             if not any(y < ag.entry for y in wy) or not any(y in treated_years for y in wy):
                 continue
+            other = {"other_agreements": idx(r.other)} if r.other.any() else {}
             if w != (first, last):
-                tasks.append((w, {"exports": idx(r.exports), "imports": idx(r.imports), "other_agreements": idx(r.other)}))
+                tasks.append((w, {"exports": idx(r.exports), "imports": idx(r.imports), **other}))
                 labels.append(("sens", w, "directional"))
-            tasks.append((w, {"both_directions": idx(r.exports | r.imports), "other_agreements": idx(r.other)}))
+            tasks.append((w, {"both_directions": idx(r.exports | r.imports), **other}))
             labels.append(("sens", w, "pooled"))
     tick("main model", 0.05)
     sel = (base["year"].to_numpy() >= first) & (base["year"].to_numpy() <= last)
     frame = _codes(base.loc[sel, ["exporter", "importer", "year", "value", "agreement_id"]].reset_index(drop=True))
     rw = _roles(frame, ag, country)
-    main = _fit(frame, {"exports": rw.exports, "imports": rw.imports, "other_agreements": rw.other}, want_fitted=True)
+    main_terms = {"exports": rw.exports, "imports": rw.imports}
+    if rw.other.any():
+        main_terms["other_agreements"] = rw.other
+    main = _fit(frame, main_terms, want_fitted=True)
     tick("event study and sensitivity", 0.2)
     fits = map_tasks(_fit_task, tasks, n_jobs, _init_worker, (base,)) if tasks else []
 
@@ -517,7 +522,8 @@ def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, te
     data["placebo_exports"] = 0.0
     data["placebo_imports"] = 0.0
     spec = parse_vcov({"CRV1": "pair"}, None, list(data.columns))
-    d = build_design(data, f"value ~ exports + imports + other_agreements + placebo_exports + placebo_imports | {FE}",
+    other = " + other_agreements" if rw.other.any() else ""
+    d = build_design(data, f"value ~ exports + imports{other} + placebo_exports + placebo_imports | {FE}",
                      "ppml", None, None, spec.clusters, ("fe",), False)
     fitted = main["fitted"]
     if not d.index.equals(fitted.index):
