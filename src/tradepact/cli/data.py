@@ -14,7 +14,7 @@ from tradepact.cli.output import Format, emit, print_json, records, rich_table
 data_app = typer.Typer(help="Import trade data into the ledger store and see what it holds.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-FORMAT_HELP = "One of: baci, comtrade, itpd-e, gravity-panel, services."
+FORMAT_HELP = "One of: baci, comtrade, itpd-e, gravity-panel, services, wb-dta, census-country, panel."
 STORE_HELP = "Store directory (default: $TRADEPACT_STORE or the user data directory)."
 
 
@@ -28,6 +28,9 @@ def import_(
     hs_rev: Optional[str] = typer.Option(None, "--hs-rev", help="HS revision H0..H6 when the file name does not say (BACI)."),
     source: Optional[str] = typer.Option(None, "--source", help="Provenance text stored with each row."),
     replace: bool = typer.Option(False, "--replace", help="Replace stored rows of the same dataset and years."),
+    column_map: Optional[str] = typer.Option(
+        None, "--map", help="panel format: FIELD=COLUMN for exporter, importer, year, value [, product]."),
+    unit: Optional[str] = typer.Option(None, "--unit", help="panel format: value unit, usd | thousand | million."),
     fmt_out: Format = typer.Option(Format.table, "--format", help="Output: table, csv or json."),
 ) -> None:
     """Import files atomically; print rows read, kept and dropped (with reasons)."""
@@ -43,8 +46,13 @@ def import_(
         def progress(message: str, fraction: float) -> None:
             bar.update(task, description=message, completed=fraction)
 
+        options = {"column_map": column_map, "unit": unit} if fmt == "panel" else None
+        if fmt != "panel" and (column_map or unit):
+            from tradepact.errors import ConfigError
+
+            raise ConfigError("--map and --unit apply to the panel format only")
         report = st.import_files(fmt, paths, country_codes=country_codes, hs_rev=hs_rev, source=source,
-                                 replace=replace, progress=progress)
+                                 replace=replace, progress=progress, options=options)
     frame = report.to_frame()
     reasons = report.reasons()
     if fmt_out == Format.json:
@@ -64,6 +72,9 @@ def import_(
             out.print(f"  {rec.rows:>12,}  {rec.reason}  [dim]({Path(rec.file).name})[/]", highlight=False)
     else:
         out.print("No rows dropped.", style="dim")
+    for f in report.files:
+        for note in f.notes:
+            out.print(f"Note ({Path(f.file).name}): {note}", style="yellow", highlight=False)
     zeros = int(frame["zero_value_rows"].sum())
     if zeros:
         out.print(f"{zeros:,} zero-value rows were kept (zero flows matter for gravity estimation).", style="dim")

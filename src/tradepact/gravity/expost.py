@@ -187,6 +187,10 @@ def _roles(frame: pd.DataFrame, ag: Agreement, country: str) -> _Roles:
 
 
 # ----------------------------------------------------------------------------- one fit
+#: IRLS convergence tolerance of every ex-post fit (relative deviance change; see tradepact.gravity.ppml)
+TOL = 1e-8
+
+
 def _fit(frame: pd.DataFrame, regressors: dict[str, np.ndarray], want_fitted: bool = False) -> dict:
     """PPML of ``value`` on ``regressors`` (0/1 arrays over ``frame``) with the ex-post fixed effects.
 
@@ -202,7 +206,7 @@ def _fit(frame: pd.DataFrame, regressors: dict[str, np.ndarray], want_fitted: bo
         data[name] = col.astype("float64")
     spec = parse_vcov({"CRV1": "pair"}, None, list(data.columns))
     d = build_design(data, f"value ~ {' + '.join(regressors)} | {FE}", "ppml", None, None, spec.clusters, ("fe",))
-    fit = fit_ppml(d, spec)
+    fit = fit_ppml(d, spec, tol=TOL)
     res = GravityResults(fit)
     out = {"params": res.params, "vcov": res.vcov, "nobs": res.nobs, "dropped": res.dropped,
            "omitted": res.omitted}
@@ -263,7 +267,7 @@ def _placebo_task(task: tuple[np.ndarray, ...]) -> tuple[float, float]:
             tot = float(d.y[rows].sum())
             if tot > 0:
                 mu[rows] *= tot / float(start[rows].sum())
-    fit = fit_ppml(dataclasses.replace(d, X=X), spec, start=mu)
+    fit = fit_ppml(dataclasses.replace(d, X=X), spec, tol=TOL, start=mu)
     b = dict(zip(fit.names, fit.beta))
     return float(b.get("placebo_exports", np.nan)), float(b.get("placebo_imports", np.nan))
 

@@ -108,7 +108,37 @@ GRAVITY = TableSchema(
     extra_ok=True,
 )
 
-TABLES: dict[str, TableSchema] = {t.name: t for t in (GOODS, SERVICES, GRAVITY)}
+#: The trade agreement in force for a pair and year (``agreement_id`` 0 = none is not stored) and, as
+#: extra columns, that agreement's provision dummies (e.g. World Bank DTA ``ad_prov_14``).
+AGREEMENTS = TableSchema(
+    name="agreements",
+    columns={"year": "INTEGER", "exporter": "VARCHAR", "importer": "VARCHAR", "agreement_id": "BIGINT",
+             "agreement": "VARCHAR", "source": "VARCHAR", "dataset": "VARCHAR"},
+    key=("dataset", "year", "exporter", "importer"),
+    extra_ok=True,
+)
+
+#: Goods flows by calendar month (``month`` 1-12), same meaning and units as GOODS (USD millions).
+GOODS_MONTHLY = TableSchema(
+    name="goods_monthly",
+    columns={"year": "INTEGER", "month": "INTEGER", "exporter": "VARCHAR", "importer": "VARCHAR",
+             "product": "VARCHAR", "value": "DOUBLE", "source": "VARCHAR", "confirmed": "BOOLEAN",
+             "flow_source": "VARCHAR", "dataset": "VARCHAR"},
+    key=("dataset", "year", "month", "exporter", "importer", "product", "flow_source"),
+)
+
+#: A reporter's trade with a group of partners as the publisher defines it (Census "European Union",
+#: "CAFTA-DR", "Pacific Rim"...), kept apart from country flows; ``month`` 0 = the whole year; USD millions.
+GROUPS = TableSchema(
+    name="groups",
+    columns={"year": "INTEGER", "month": "INTEGER", "reporter": "VARCHAR", "group_code": "VARCHAR",
+             "group_name": "VARCHAR", "exports": "DOUBLE", "imports": "DOUBLE", "source": "VARCHAR",
+             "confirmed": "BOOLEAN", "dataset": "VARCHAR"},
+    key=("dataset", "year", "month", "reporter", "group_code"),
+    country_columns=("reporter",),
+)
+
+TABLES: dict[str, TableSchema] = {t.name: t for t in (GOODS, SERVICES, GRAVITY, AGREEMENTS, GOODS_MONTHLY, GROUPS)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,6 +160,18 @@ def _rules(schema: TableSchema) -> list[tuple[str, str, str]]:
                         f" OR (hs_rev IS NULL AND NOT regexp_full_match(product, '{OTHER_PRODUCT_RE}'))",
              "an HS code of 2/4/6/8/10 digits (or TOTAL), or CLASS:code for non-HS products"),
         ]
+    if schema is GOODS_MONTHLY:
+        rules.append(("month", "month IS NULL OR month < 1 OR month > 12", "a month 1-12"))
+        rules.append(("product", f"product IS NULL OR NOT regexp_full_match(product, '{OTHER_PRODUCT_RE}')",
+                      "CLASS:code"))
+    if schema is GROUPS:
+        rules.append(("month", "month IS NULL OR month < 0 OR month > 12", "a month 0-12 (0 = the whole year)"))
+        rules.append(("exports", "exports IS NOT NULL AND (NOT isfinite(exports) OR exports < 0)",
+                      "a finite non-negative number (USD millions)"))
+        rules.append(("imports", "imports IS NOT NULL AND (NOT isfinite(imports) OR imports < 0)",
+                      "a finite non-negative number (USD millions)"))
+    if schema is AGREEMENTS:
+        rules.append(("agreement_id", "agreement_id IS NULL OR agreement_id <= 0", "a positive agreement id"))
     if schema is SERVICES:
         rules.append(("item", f"item IS NULL OR NOT regexp_full_match(item, '{SERVICE_ITEM_RE}')",
                       "an EBOPS 2010 item code (S, SA..SL, ...) or CLASS:code"))

@@ -41,7 +41,8 @@ from tradepact.ledger.sources._base import Prepared, raise_not_integer, raise_re
 
 MANIFEST = "manifest.json"
 #: Which dataset answers a bilateral query when several cover the same year (lower wins).
-DATASET_PRIORITY = {"comtrade": 1, "services": 1, "baci": 2, "itpd-e": 3, "gravity-panel": 4}
+DATASET_PRIORITY = {"census-country": 1, "comtrade": 1, "services": 1, "baci": 2, "itpd-e": 3, "wb-dta": 3, "gravity-panel": 4,
+                    "panel": 5}
 ProgressFn = Callable[[str, float], None]
 
 
@@ -72,6 +73,8 @@ class FileReport:
     replaced: int = 0
     years: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    #: what the loader wants the user to know (e.g. months not yet published)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_dropped(self) -> int:
@@ -92,7 +95,8 @@ class ImportReport:
                          "rows_kept": f.rows_read - f.rows_dropped,
                          "rows_dropped": f.rows_dropped, "zero_value_rows": f.zero_value,
                          "replaced": f.replaced, "tables": ",".join(f"{t}:{n}" for t, n in f.kept.items()),
-                         "years": _years_text(f.years), "seconds": round(f.seconds, 2)})
+                         "years": _years_text(f.years), "seconds": round(f.seconds, 2),
+                         "notes": "; ".join(f.notes)})
         return pd.DataFrame(rows)
 
     def reasons(self) -> pd.DataFrame:
@@ -338,7 +342,8 @@ class LedgerStore:
     # ------------------------------------------------------------------ import
     def import_files(self, fmt: str, paths: Iterable[str | Path], *, country_codes: str | Path | None = None,
                      hs_rev: str | None = None, source: str | None = None, replace: bool = False,
-                     progress: ProgressFn | None = None, memory_limit: str | None = None) -> ImportReport:
+                     progress: ProgressFn | None = None, memory_limit: str | None = None,
+                     options: dict | None = None) -> ImportReport:
         """Import files of format ``fmt`` (baci, comtrade, itpd-e, gravity-panel, services) atomically.
 
         Raises :class:`DataFormatError` (file, row, field) on bad input; on any failure the store is
@@ -350,7 +355,7 @@ class LedgerStore:
         paths = [Path(p) for p in paths]
         if not paths:
             raise ConfigError("no input files given")
-        opts = {"country_codes": country_codes, "hs_rev": hs_rev, "source": source}
+        opts = {"country_codes": country_codes, "hs_rev": hs_rev, "source": source, **(options or {})}
         with self._locked():
             stage = self.path / f".staging-{uuid.uuid4().hex[:12]}"
             stage.mkdir()
@@ -400,8 +405,10 @@ class LedgerStore:
                         progress(msg, min(1.0, _done + _share * frac))
 
                 report = FileReport(file=str(path), format=fmt)
-                layout = read_header(path)
+                read_layout = getattr(loader, "read_layout", None)
+                layout = read_layout(path) if read_layout is not None else read_header(path)
                 prep = loader.prepare(layout, **opts)
+                report.notes = list(prep.info.get("notes", []))
                 if not prep.direct and not iso_ready:  # the ISO3 lookup table of text-code loaders
                     from tradepact.ledger.sources._base import iso3_lookup_sql
 
@@ -456,7 +463,11 @@ class LedgerStore:
         types = prep.info["types"]
         rename = prep.info.get("rename")
         rej = f"_rejects_{n}"
-        rel = read_csv_sql(layout, types, rej, rename=rename, nullstr=prep.info.get("nullstr"))
+        if layout.frame is not None:  # read into memory by the loader (Parquet, Excel)
+            con.register(f"_frame_{n}", layout.frame)
+            rel = f"_frame_{n}"
+        else:
+            rel = read_csv_sql(layout, types, rej, rename=rename, nullstr=prep.info.get("nullstr"))
         self._layout = layout  # lets _run name the row of a fractional value in an integer column
         for stmt in prep.info.get("setup", []):
             con.execute(stmt)
@@ -500,12 +511,13 @@ class LedgerStore:
         rawfile = stage / f"{n}-raw.parquet"
         self._run(con, f"COPY (SELECT * FROM {rel}) TO {sql_str(str(rawfile))} (FORMAT parquet, COMPRESSION snappy)",
                   tick, f"reading {name}", 0.0, 0.5)
-        raise_rejects(con, rej, layout, types, rename)
+        if layout.frame is None:
+            raise_rejects(con, rej, layout, types, rename)
         con.execute(f"CREATE OR REPLACE TEMP VIEW raw AS SELECT *, file_row_number + 1 AS _row "
                     f"FROM read_parquet({sql_str(str(rawfile))}, file_row_number=true)")
         report.rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
         tick(f"checking {name}", 0.55)
-        first = prep.outputs[0].sql
+        first = prep.info.get("routing") or prep.outputs[0].sql  # one row per raw row, with _drop
         self._loader_checks(con, first, prep, layout, raw_of)
         for o in prep.outputs:
             schema = TABLES[o.table]

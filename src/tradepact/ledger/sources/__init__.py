@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tradepact.ledger.sources import baci, comtrade, gravity_panel, itpd_e, services
+from tradepact.ledger.sources import baci, census_country, comtrade, gravity_panel, itpd_e, panel, services, wb_dta
 
 FORMATS: dict[str, ModuleType] = {
     "baci": baci,
@@ -15,6 +15,9 @@ FORMATS: dict[str, ModuleType] = {
     "itpd-e": itpd_e,
     "gravity-panel": gravity_panel,
     "services": services,
+    "wb-dta": wb_dta,
+    "census-country": census_country,
+    "panel": panel,
 }
 
 __all__ = ["FORMATS"]

@@ -58,6 +58,8 @@ class CsvLayout:
     columns: list[str]
     delimiter: str
     encoding: str = "utf-8"
+    #: the file already read into memory (Parquet, Excel): the store scans this frame instead of the CSV text
+    frame: Any = None
 
     def find(self, name: str, case_insensitive: bool = False) -> str | None:
         """The column as written in the file matching ``name`` (None if absent)."""
@@ -219,6 +221,8 @@ def raw_value(layout: CsvLayout, row: int, column: str) -> str | None:
     """The text of ``column`` in 1-based data ``row`` as written in the file (streams to the row)."""
     if column not in layout.columns:
         return None
+    if layout.frame is not None:
+        return None if not 1 <= row <= len(layout.frame) else str(layout.frame[column].iloc[row - 1])
     idx = layout.columns.index(column)
     with open(layout.path, "r", encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh, delimiter=layout.delimiter)
@@ -247,3 +251,25 @@ def nes_area_sql(col: str) -> str:
     """SQL predicate: a UN 'not elsewhere specified' area code (E19, F49, ...) that is not accepted."""
     accepted = ", ".join(sql_str(c) for c in sorted(countries.iso3_codes()) if _NES.match(c))
     return f"(regexp_full_match({col}, '[A-Z][0-9]{{2}}') AND {col} NOT IN ({accepted or sql_str('')}))"
+
+
+def frame_layout(path: Path, frame) -> CsvLayout:
+    """A layout over a file read into a DataFrame (Parquet, Excel); data rows are numbered from 1."""
+    return CsvLayout(Path(path), [str(c) for c in frame.columns], "", frame=frame)
+
+
+def read_table(path: Path, what: str):
+    """Read a Parquet or CSV file into a DataFrame (DataFormatError naming the file if unreadable)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(path, None, None, f"an existing {what}", str(path), message="file not found")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic == b"PAR1":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, low_memory=False)
+    except (OSError, ValueError) as exc:
+        raise DataFormatError(path, None, None, what, type(exc).__name__, message=f"unreadable file ({exc})") from None
