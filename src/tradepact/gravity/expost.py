@@ -226,7 +226,7 @@ def _init_worker(frame: pd.DataFrame) -> None:
 
 def _fit_task(task: tuple) -> dict:
     """One model of the ex-post set: (window, {name: row indices of the dummy}) on the shared panel."""
-    (first, last), terms = task
+    (first, last), terms, *flags = task
     frame = _STATE["frame"]
     sel = (frame["year"].to_numpy() >= first) & (frame["year"].to_numpy() <= last)
     pos = np.flatnonzero(sel)
@@ -236,8 +236,7 @@ def _fit_task(task: tuple) -> dict:
         col = np.zeros(len(frame), dtype=bool)
         col[idx] = True
         regs[name] = col[pos]
-    out = _fit(sub, regs)
-    return {"params": out["params"], "vcov": out["vcov"], "nobs": out["nobs"], "omitted": out["omitted"]}
+    return _fit(sub, regs, want_fitted=bool(flags and flags[0]))
 
 
 def _init_placebo(design, spec, start, cols) -> None:
@@ -365,13 +364,15 @@ class ExPostResult(Result):
 def expost(panel: pd.DataFrame, agreement: int | str, country: str | None = None, *,
            window: tuple[int, int] | None = None, placebos: int = 0, seed: int = 0, n_jobs: int | None = None,
            names: pd.DataFrame | None = None, event_study: bool = True, sensitivity: bool = True,
-           progress: Callable[[str, float], None] | None = None) -> ExPostResult:
+           rank_agreements: bool = False, progress: Callable[[str, float], None] | None = None) -> ExPostResult:
     """Estimate the agreement's effect on ``country``'s trade with its partners (see module docstring).
 
     ``panel``: ``exporter, importer, year, value, agreement_id`` (USD millions; ``agreement`` names or
     ``names`` = frame ``agreement_id, agreement``). ``country``: ISO3 party (default USA if a party, else
     the first party). ``window``: (first, last) years (default 1988–2016, clipped to the panel).
-    ``placebos``: number of placebo pairs (0 = none). Raises :class:`ConfigError` with one clear line
+    ``placebos``: number of placebo pairs (0 = none). ``rank_agreements``: also fit
+    :func:`agreements_ranking` for ``country`` in the same worker batch (``extra["us_agreements"]`` for the
+    USA, else ``extra["agreements"]``). Raises :class:`ConfigError` with one clear line
     for an agreement not in the panel, a country not party to it, or a window without pre or post years.
     """
     tick = progress or (lambda msg, frac: None)
@@ -432,16 +433,25 @@ def expost(panel: pd.DataFrame, agreement: int | str, country: str | None = None
                 labels.append(("sens", w, "directional"))
             tasks.append((w, {"both_directions": idx(r.exports | r.imports), **other}))
             labels.append(("sens", w, "pooled"))
-    tick("main model", 0.05)
     sel = (base["year"].to_numpy() >= first) & (base["year"].to_numpy() <= last)
     frame = _codes(base.loc[sel, ["exporter", "importer", "year", "value", "agreement_id"]].reset_index(drop=True))
     rw = _roles(frame, ag, country)
-    main_terms = {"exports": rw.exports, "imports": rw.imports}
-    if rw.other.any():
-        main_terms["other_agreements"] = rw.other
-    main = _fit(frame, main_terms, want_fitted=True)
-    tick("event study and sensitivity", 0.2)
-    fits = map_tasks(_fit_task, tasks, n_jobs, _init_worker, (base,)) if tasks else []
+    main_terms = {"exports": idx(r.exports), "imports": idx(r.imports)}
+    if r.other.any():
+        main_terms["other_agreements"] = idx(r.other)
+    tasks.insert(0, ((first, last), main_terms, True))
+    labels.insert(0, ("main",))
+    if rank_agreements:
+        rank_terms, skipped = _ranking_terms(base[sel], country)
+        tasks.append(((first, last), {k: np.flatnonzero(sel)[v] for k, v in rank_terms.items()}))
+        labels.append(("rank",))
+    tick("main model, event study and sensitivity", 0.05)
+    fits = map_tasks(_fit_task, tasks, n_jobs, _init_worker, (base,))
+    main = fits.pop(0)
+    labels.pop(0)
+    if rank_agreements:
+        ranking = _ranking_frame(fits.pop(), panel, names, skipped)
+        labels.pop()
 
     vals = frame["value"].to_numpy()
     last_year = frame["year"].to_numpy() == last
@@ -492,8 +502,11 @@ def expost(panel: pd.DataFrame, agreement: int | str, country: str | None = None
         tick("placebos", 0.4)
         placebo = _placebos(frame, rw, main, post, placebos, seed, n_jobs, terms_out)
     tick("done", 1.0)
-    return ExPostResult(ag, country, partners, (first, last), years, int(main["nobs"]), dict(main["dropped"]),
-                        terms_out, es_rows, pretrend, placebo, sens_rows)
+    out = ExPostResult(ag, country, partners, (first, last), years, int(main["nobs"]), dict(main["dropped"]),
+                       terms_out, es_rows, pretrend, placebo, sens_rows)
+    if rank_agreements:
+        out.extra["us_agreements" if country == "USA" else "agreements"] = ranking.to_dict("records")
+    return out
 
 
 def placebo_pairs(frame: pd.DataFrame, post: Sequence[int], exclude: Iterable[str] = ()) -> pd.DataFrame:
@@ -567,54 +580,64 @@ def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, te
             "pairs": [f"{a}-{b}" for a, b in zip(pick["a"], pick["b"])]}
 
 
+def _ranking_terms(frame: pd.DataFrame, country: str) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Positions in ``frame`` of each agreement's ``country``-exports term and of the other agreements.
+
+    Agreements in force in every year of ``frame`` for their pairs have no before: left out (ids returned)."""
+    exp_c = frame["exporter"].to_numpy() == country
+    ag_id = frame["agreement_id"].to_numpy()
+    ids = sorted(pd.unique(ag_id[((exp_c) | (frame["importer"].to_numpy() == country)) & (ag_id > 0)]))
+    if not ids:
+        raise ConfigError(f"{country} is party to no agreement in the panel's window")
+    terms, any_term, skipped = {}, np.zeros(len(frame), dtype=bool), []
+    for i in ids:
+        m = exp_c & (ag_id == i)
+        partners = pd.unique(frame.loc[m, "importer"])
+        before = exp_c & frame["importer"].isin(partners).to_numpy() & ~m
+        if not m.any() or not before.any():
+            skipped.append(int(i))
+            continue
+        terms[f"ag_{int(i)}"] = np.flatnonzero(m)
+        any_term |= m
+    terms["other_agreements"] = np.flatnonzero((ag_id > 0) & ~any_term)
+    return terms, skipped
+
+
+def _ranking_frame(fit: dict, panel: pd.DataFrame, names, skipped: list[int]) -> pd.DataFrame:
+    rows = []
+    for n in fit["params"].index:
+        if not n.startswith("ag_"):
+            continue
+        i = int(n[3:])
+        b, se = float(fit["params"][n]), float(math.sqrt(max(fit["vcov"].loc[n, n], 0)))
+        a = resolve_agreement(panel, i, names)
+        rows.append({"agreement_id": i, "agreement": a.name, "entry": a.entry, "estimate": b, "se": se,
+                     "pct": math.expm1(b), "conf_low": b - Z95 * se, "conf_high": b + Z95 * se})
+    out = pd.DataFrame(rows).sort_values("estimate").reset_index(drop=True)
+    out.attrs["not_identified"] = skipped
+    return out
+
+
 def agreements_ranking(panel: pd.DataFrame, country: str = "USA", *, window: tuple[int, int] | None = None,
                        names: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each agreement of ``country`` in the panel: its own exports term, all in one regression.
 
     Columns ``agreement_id, agreement, entry, estimate, se, pct, conf_low, conf_high`` (log points),
-    sorted by estimate. Agreements in force in every window year have no before and are left out
-    (their ids in ``attrs["not_identified"]``). Other pair-years under any agreement share one ``other_agreements`` term.
+    sorted by estimate. Other pair-years under any agreement share one ``other_agreements`` term.
+    Agreements in force in every window year have no before and are left out (their ids in
+    ``attrs["not_identified"]``).
     """
     base = check_panel(panel)
     lo, hi = int(base["year"].min()), int(base["year"].max())
     first, last = window or (max(DEFAULT_WINDOW[0], lo), min(DEFAULT_WINDOW[1], hi))
     frame = _codes(base[(base["year"] >= first) & (base["year"] <= last)].reset_index(drop=True))
-    ids = sorted(pd.unique(frame.loc[((frame["exporter"] == country) | (frame["importer"] == country))
-                                     & (frame["agreement_id"] > 0), "agreement_id"]))
-    if not ids:
-        raise ConfigError(f"{country} is party to no agreement in the panel's window {first}-{last}")
-    regs, any_term = {}, np.zeros(len(frame), dtype=bool)
-    exp_c, ag_id = frame["exporter"].to_numpy() == country, frame["agreement_id"].to_numpy()
-    skipped = []
-    for i in ids:
-        m = exp_c & (ag_id == i)
-        partners = pd.unique(frame.loc[m, "importer"])
-        before = exp_c & frame["importer"].isin(partners).to_numpy() & ~m
-        if not m.any() or not before.any():  # in force in every window year: absorbed by the pair effects
-            skipped.append(int(i))
-            continue
-        regs[f"ag_{i}"] = m
-        any_term |= m
-    regs["other_agreements"] = (frame["agreement_id"].to_numpy() > 0) & ~any_term
-    fit = _fit(frame, regs)
-    ag_names = {}
-    for i in ids:
-        try:
-            ag_names[i] = resolve_agreement(panel, int(i), names)
-        except ConfigError:
-            continue
-    rows = []
-    for i in ids:
-        n = f"ag_{i}"
-        if n not in fit["params"].index:
-            continue
-        b, se = float(fit["params"][n]), float(math.sqrt(max(fit["vcov"].loc[n, n], 0)))
-        a = ag_names.get(i)
-        rows.append({"agreement_id": int(i), "agreement": a.name if a else str(i), "entry": a.entry if a else None,
-                     "estimate": b, "se": se, "pct": math.expm1(b), "conf_low": b - Z95 * se, "conf_high": b + Z95 * se})
-    out = pd.DataFrame(rows).sort_values("estimate").reset_index(drop=True)
-    out.attrs["not_identified"] = skipped  # agreements in force in every window year (no before)
-    return out
+    terms, skipped = _ranking_terms(frame, country)
+    regs = {}
+    for k, pos in terms.items():
+        col = np.zeros(len(frame), dtype=bool)
+        col[pos] = True
+        regs[k] = col
+    return _ranking_frame(_fit(frame, regs), panel, names, skipped)
 
 
 __all__ = ["expost", "ExPostResult", "Agreement", "resolve_agreement", "agreements_ranking", "placebo_pairs",

@@ -28,12 +28,10 @@ def korus_expost(placebos: int = KORUS_PLACEBOS):
     """The KORUS ex-post result (USA; built-in panel) with ``us_agreements`` and ``predicted_vs_realized``
     in its ``extra`` (cached: the report and ``korus --format json`` share one run)."""
     from tradepact.data import dta_agreements, dta_panel
-    from tradepact.gravity.expost import agreements_ranking, expost
+    from tradepact.gravity.expost import expost
 
     panel, names = dta_panel(), dta_agreements()
-    res = expost(panel, "korus", "USA", placebos=placebos, names=names)
-    ranking = agreements_ranking(panel, "USA", window=res.window, names=names)
-    res.extra["us_agreements"] = ranking.to_dict("records")
+    res = expost(panel, "korus", "USA", placebos=placebos, names=names, rank_agreements=True)
     res.extra["predicted_vs_realized"] = predicted_vs_realized(res).to_dict("records")
     return res
 
