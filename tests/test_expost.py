@@ -220,3 +220,39 @@ def test_bad_input_one_line(args, text, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert text in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_korus_json_and_section(capsys):
+    """`tradepact korus --format json` and the report section share one run (cached in the process)."""
+    from tradepact.cli import main
+    from tradepact.report.document import Chart, TableBlock
+    from tradepact.report.sections.expost import korus_section
+
+    assert main(["korus", "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert set(d) == {"claims", "expost"} and len(d["claims"]) > 0
+    e = d["expost"]
+    assert e["window"] == [1988, 2016] and e["nobs"] == 187_495
+    assert e["terms"]["exports"]["estimate"] == pytest.approx(-0.1833, abs=1e-4)  # the issue's -0.18 (0.07)
+    assert e["terms"]["exports"]["se"] == pytest.approx(0.0723, abs=1e-4)
+    ev = {(r["direction"], r["year"]): r["estimate"] for r in e["event_study"]}
+    assert [round(ev[("exports", y)], 2) for y in (2008, 2012, 2016)] == [-0.46, -0.36, -0.29]
+    sens = {(tuple(s["window"]), s["spec"], s["term"]): s["estimate"] for s in e["sensitivity"]}
+    assert round(sens[((2000, 2016), "directional", "exports")], 2) == -0.08
+    assert e["placebo"]["n"] == 40 and 0 < e["placebo"]["p_exports"] <= 1
+    us = {r["agreement_id"]: r for r in e["us_agreements"]}
+    assert 211 in us and 27 in us and 17 not in us  # US-Israel is in force in every window year
+    assert us[211]["estimate"] != e["terms"]["exports"]["estimate"]  # own regression with every US agreement
+    pvr = e["predicted_vs_realized"]
+    census = [r for r in pvr if r["source"] == "US Census goods" and r["measure"] == "US exports to Korea"][0]
+    assert census["census_basis_usd_mn"] == pytest.approx(42_262.2 - 43_461.6, abs=0.05)
+    assert census["comtrade_basis_usd_mn"] is None and census["usitc_low_usd_mn"] is None
+    grav = [r for r in pvr if r["source"].startswith("tradepact") and r["measure"] == "US exports to Korea"][0]
+    assert grav["comtrade_basis_usd_mn"] == pytest.approx(e["terms"]["exports"]["usd_mn"]) and grav["census_basis_usd_mn"] is None
+    usitc = [r for r in pvr if r["source"].startswith("USITC 2007") and r["measure"] == "US exports to Korea"][0]
+    assert (usitc["usitc_low_usd_mn"], usitc["usitc_high_usd_mn"]) == (9700, 10900)
+    sec = korus_section()
+    charts = [b for b in sec.blocks if isinstance(b, Chart)]
+    assert len(charts) == 4  # coefficients, event study, placebo histogram, US agreements
+    assert {b.name for b in sec.blocks if isinstance(b, TableBlock)} == {"expost_terms", "predicted_vs_realized"}
+    assert "counterfactual" in " ".join(getattr(b, "text", "") for b in sec.blocks)
