@@ -355,13 +355,16 @@ START_SWEEPS = 2
 
 
 def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
-             fixef_tol: float = 1e-11, start: np.ndarray | None = None) -> Fit:
+             fixef_tol: float = 1e-11, start: np.ndarray | None = None, start_fe: np.ndarray | None = None,
+             keep_fe: bool = False) -> Fit:
     """IRLS for Poisson with absorbed FE (see the module docstring). Buffers are reused
     across iterations to keep peak memory near ~20 n-vectors.
 
     ``start``: optional fitted means μ (kept rows, positive) of a nearby model on the same design,
     e.g. the baseline of many refits that change one regressor (only the path changes: IRLS stops
-    on the same criteria)."""
+    on the same criteria). ``start_fe`` (n, k+1): the fixed-effect component of ``[z, X]`` from that
+    model's last step (``fit.extra["fe_part"]`` of a fit run with ``keep_fe``), which starts the first
+    demeaning; columns the nearby model did not have can be 0."""
     y, X = d.y, d.X
     w = None if d.unit_weights else d.weights
     off = None if d.zero_offset else d.offset
@@ -392,6 +395,10 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     z = M[:, 0]
     dev_old = np.inf
     p = None
+    if start_fe is not None:
+        if start_fe.shape != (n, k + 1):
+            raise ConfigError(f"start_fe must have shape {(n, k + 1)}, got {start_fe.shape}")
+        p = np.array(start_fe, dtype=np.float64, order="C")
     crit = np.inf
     keep_cols = list(range(k))
     checked = False
@@ -458,6 +465,8 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
             fit = _finish("ppml", d, Xt, beta[keep_cols], keep_cols, eta_lin, mu, spec, resid, ww, it, dev, tol)
             if d.fe_codes:
                 fit.refine = functools.partial(_polished_index, y, w, eta, mu, off, d.fe_codes)
+            if keep_fe:
+                fit.extra["fe_part"] = p
             return fit
         del Mt, MtT, zt, XtT
         if not np.isfinite(dev):

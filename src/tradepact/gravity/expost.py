@@ -206,12 +206,13 @@ def _fit(frame: pd.DataFrame, regressors: dict[str, np.ndarray], want_fitted: bo
         data[name] = col.astype("float64")
     spec = parse_vcov({"CRV1": "pair"}, None, list(data.columns))
     d = build_design(data, f"value ~ {' + '.join(regressors)} | {FE}", "ppml", None, None, spec.clusters, ("fe",))
-    fit = fit_ppml(d, spec, tol=TOL)
+    fit = fit_ppml(d, spec, tol=TOL, keep_fe=want_fitted)
     res = GravityResults(fit)
     out = {"params": res.params, "vcov": res.vcov, "nobs": res.nobs, "dropped": res.dropped,
            "omitted": res.omitted}
     if want_fitted:
         out["fitted"] = pd.Series(fit.mu.copy(), index=d.index)
+        out["fe_part"] = np.asarray(fit.extra["fe_part"])
     return out
 
 
@@ -239,9 +240,9 @@ def _fit_task(task: tuple) -> dict:
     return _fit(sub, regs, want_fitted=bool(flags and flags[0]))
 
 
-def _init_placebo(design, spec, start, cols) -> None:
+def _init_placebo(design, spec, start, start_fe, cols) -> None:
     _STATE.clear()
-    _STATE.update(design=design, spec=spec, start=start, cols=cols)
+    _STATE.update(design=design, spec=spec, start=start, start_fe=start_fe, cols=cols)
 
 
 def _placebo_task(task: tuple[np.ndarray, ...]) -> tuple[float, float]:
@@ -251,7 +252,8 @@ def _placebo_task(task: tuple[np.ndarray, ...]) -> tuple[float, float]:
     The start is the baseline fit with each placebo pair's pre and post rows rescaled to their own
     totals: the exact optimum of the pair's two new parameters with every other fixed effect held at
     the baseline, so IRLS only has to pass on the small feedback through the exporter-year and
-    importer-year effects (it stops on the same criteria as from any start)."""
+    importer-year effects (it stops on the same criteria as from any start); the first demeaning
+    starts from the baseline's fixed-effect components."""
     from tradepact.gravity.engine import fit_ppml
 
     d, spec, start, (jx, jm) = _STATE["design"], _STATE["spec"], _STATE["start"], _STATE["cols"]
@@ -266,7 +268,7 @@ def _placebo_task(task: tuple[np.ndarray, ...]) -> tuple[float, float]:
             tot = float(d.y[rows].sum())
             if tot > 0:
                 mu[rows] *= tot / float(start[rows].sum())
-    fit = fit_ppml(dataclasses.replace(d, X=X), spec, tol=TOL, start=mu)
+    fit = fit_ppml(dataclasses.replace(d, X=X), spec, tol=TOL, start=mu, start_fe=_STATE["start_fe"])
     b = dict(zip(fit.names, fit.beta))
     return float(b.get("placebo_exports", np.nan)), float(b.get("placebo_imports", np.nan))
 
@@ -565,7 +567,9 @@ def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, te
         parts = [pos_of[rx[is_post[rx]]], pos_of[rx[~is_post[rx]]], pos_of[rm[is_post[rm]]], pos_of[rm[~is_post[rm]]]]
         tasks.append(tuple(q[q >= 0] for q in parts))
     cols = (d.xnames.index("placebo_exports"), d.xnames.index("placebo_imports"))
-    res = map_tasks(_placebo_task, tasks, n_jobs, _init_placebo, (d, spec, start, cols))
+    fe = main["fe_part"]  # [z, main regressors]; the two placebo columns start from 0
+    start_fe = np.hstack([fe, np.zeros((fe.shape[0], d.X.shape[1] + 1 - fe.shape[1]))])
+    res = map_tasks(_placebo_task, tasks, n_jobs, _init_placebo, (d, spec, start, start_fe, cols))
     bx = np.array([r[0] for r in res])
     bm = np.array([r[1] for r in res])
 
