@@ -43,7 +43,7 @@ def _fepois(df: pd.DataFrame, terms: list[str]):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pf.fepois(f"trade ~ {' + '.join(terms)} | ey + iy + pair", data=df, vcov={"CRV1": "pair"},
-                         fixef_rm="none", iwls_tol=1e-10, fixef_tol=1e-10)
+                         fixef_rm="none", iwls_tol=1e-10, fixef_tol=1e-9, fixef_maxiter=100_000)
 
 
 @pytest.fixture(autouse=True)

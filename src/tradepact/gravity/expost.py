@@ -15,7 +15,9 @@ part of that flow the estimate attributes to the agreement):
   and a Wald test that the leads are zero (pre-trend).
 * placebos: with one treated pair the clustered SE rests on one cluster, so the same two directional
   terms are assigned to untreated pairs (both directions never under an agreement in the window,
-  positive flows before and after) in the same years and re-estimated next to the real terms; the
+  positive flows before and after, each direction at least a tenth of the treated directions' mean
+  flow before entry — comparable pairs, not tiny noisy ones) in the same years and re-estimated next
+  to the real terms; the
   permutation p-value is the share of placebo estimates at least as large in absolute value.
   Placebo fits reuse the baseline design (the sample does not change) and start from the baseline
   fit; they run in worker processes through :func:`map_tasks`.
@@ -47,6 +49,8 @@ ALIASES = {"korus": "Korea, Republic of - United States", "nafta": "North Americ
 #: windows of the sensitivity table (clipped to the panel; kept when they have pre and post years)
 SENSITIVITY_WINDOWS = ((1964, 2016), (1988, 2016), (2000, 2016))
 DEFAULT_WINDOW = (1988, 2016)
+#: placebo pairs trade at least this share of the treated directions' mean flow before entry
+PLACEBO_SIZE_SHARE = 0.1
 FE = "exp_year + imp_year + pair"
 REQUIRED = ("exporter", "importer", "year", "value", "agreement_id")
 Z95 = float(stats.norm.ppf(0.975))
@@ -513,7 +517,8 @@ def expost(panel: pd.DataFrame, agreement: int | str, country: str | None = None
 
 def placebo_pairs(frame: pd.DataFrame, post: Sequence[int], exclude: Iterable[str] = ()) -> pd.DataFrame:
     """Untreated country pairs usable as placebos: ``a, b`` with a < b, neither direction under any
-    agreement in the window, positive flows in both directions before and after ``min(post)``."""
+    agreement in the window, positive flows in both directions before and after ``min(post)``;
+    ``size`` = the smaller direction's mean flow before ``min(post)`` (USD millions)."""
     f = frame[["exporter", "importer", "year", "value", "agreement_id"]]
     ex = set(exclude)
     a = np.where(f["exporter"] < f["importer"], f["exporter"], f["importer"])
@@ -521,11 +526,15 @@ def placebo_pairs(frame: pd.DataFrame, post: Sequence[int], exclude: Iterable[st
     fwd = f["exporter"].to_numpy() < f["importer"].to_numpy()
     after = f["year"].to_numpy() >= min(post)
     pos = f["value"].to_numpy() > 0
+    v = f["value"].to_numpy()
     g = pd.DataFrame({"a": a, "b": b, "any_ag": f["agreement_id"].to_numpy() > 0,
-                      "fp": pos & fwd & ~after, "fa": pos & fwd & after, "bp": pos & ~fwd & ~after, "ba": pos & ~fwd & after})
-    agg = g.groupby(["a", "b"], sort=True).agg("any")
+                      "fp": pos & fwd & ~after, "fa": pos & fwd & after, "bp": pos & ~fwd & ~after, "ba": pos & ~fwd & after,
+                      "vf": np.where(fwd & ~after, v, np.nan), "vb": np.where(~fwd & ~after, v, np.nan)})
+    grp = g.groupby(["a", "b"], sort=True)
+    agg = grp[["any_ag", "fp", "fa", "bp", "ba"]].agg("any")
+    agg["size"] = np.minimum(grp["vf"].mean(), grp["vb"].mean())
     ok = ~agg["any_ag"] & agg["fp"] & agg["fa"] & agg["bp"] & agg["ba"]
-    out = agg[ok].reset_index()[["a", "b"]]
+    out = agg[ok].reset_index()[["a", "b", "size"]]
     if ex:
         out = out[~out["a"].isin(ex) & ~out["b"].isin(ex)]
     return out.reset_index(drop=True)
@@ -548,12 +557,20 @@ def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, te
     if not d.index.equals(fitted.index):
         raise ConfigError("placebo design and baseline fit do not cover the same observations")
     start = fitted.to_numpy()
-    treated = set(frame.loc[rw.exports | rw.imports, "exporter"]) | set(frame.loc[rw.exports | rw.imports, "importer"])
-    cands = placebo_pairs(frame, post, exclude=treated)
+    cands = placebo_pairs(frame, post)
     if cands.empty:
         raise ConfigError("no untreated pair with positive flows before and after entry to use as a placebo")
+    # comparable pairs: each direction trading at least a tenth of the treated directions' mean flow
+    # before entry (else the n largest untreated pairs)
+    pre = frame["year"].to_numpy() < min(post)
+    vals = frame["value"].to_numpy()
+    sizes = [vals[m & pre].mean() for m in (rw.exp_pairs, rw.imp_pairs) if (m & pre).any()]
+    floor = PLACEBO_SIZE_SHARE * min(sizes) if sizes else 0.0
+    pool = cands[cands["size"] >= floor]
+    if len(pool) < n:
+        pool = cands.nlargest(min(n, len(cands)), "size")
     rng = np.random.default_rng(seed)
-    pick = cands.iloc[rng.choice(len(cands), size=min(n, len(cands)), replace=False)]
+    pick = pool.iloc[np.sort(rng.choice(len(pool), size=min(n, len(pool)), replace=False))]
     kept = d.index.to_numpy()  # frame row of each kept observation
     pos_of = np.full(len(frame), -1, dtype=np.int64)
     pos_of[kept] = np.arange(len(kept))
@@ -581,7 +598,8 @@ def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, te
 
     return {"n": int(len(tasks)), "p_exports": pval(bx, terms_out["exports"]["estimate"]),
             "p_imports": pval(bm, terms_out["imports"]["estimate"]), "exports": bx.tolist(), "imports": bm.tolist(),
-            "pairs": [f"{a}-{b}" for a, b in zip(pick["a"], pick["b"])]}
+            "pairs": [f"{a}-{b}" for a, b in zip(pick["a"], pick["b"])], "pool": int(len(pool)),
+            "min_pre_flow_usd_mn": float(floor)}
 
 
 def _ranking_terms(frame: pd.DataFrame, country: str) -> tuple[dict[str, np.ndarray], list[int]]:

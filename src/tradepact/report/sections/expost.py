@@ -142,8 +142,8 @@ def placebo_chart(res):
                           nbinsx=30)
         b = res.terms[d]["estimate"]
         if b is not None:
-            fig.add_vline(x=b, line_color=color, line_width=3,
-                          annotation_text=f"KORUS {d} {b:+.2f}", annotation_position="top")
+            fig.add_vline(x=b, line_color=color, line_width=3, annotation_text=f"KORUS {d} {b:+.2f}",
+                          annotation_position="top left" if d == "exports" else "top right")
     fig.update_layout(barmode="overlay", height=400, xaxis_title="placebo estimate (log points)",
                       title=f"{res.placebo['n']} placebo pairs vs KORUS (US exports and imports terms)")
     return fig
@@ -190,7 +190,7 @@ def korus_section() -> Section:
             + ", ".join(f"{v:+.2f} in {y}" for y, v in e.items())
             + f" against their pair baseline — already below it in {max(y for y in e.index if y < res.agreement.entry)}, "
             f"before entry into force (pre-trend test chi2({res.pretrend['df']}) = {res.pretrend['chi2']:.1f}, "
-            f"p = {res.pretrend['p']:.3g}). Relative to that last pre-agreement year the post-entry change is "
+            f"{_p(res.pretrend['p'])}). Relative to that last pre-agreement year the post-entry change is "
             + ", ".join(f"{r.change_vs_last_pre:+.2f} (se {r.change_se:.2f}) in {r.year}"
                         for r in ev[(ev["direction"] == "exports") & ev["change_vs_last_pre"].notna()].itertuples())
             + "."))
@@ -199,11 +199,13 @@ def korus_section() -> Section:
         sx = sens[sens["term"] == "exports"]
         sec.add(Note("The window matters: the US-exports term is "
                      + ", ".join(f"{r.estimate:+.2f} on {r.window[0]}–{r.window[1]}" for r in sx.itertuples()) + "."))
+    verdict = ("many comparable pairs moved as much as US–Korea trade did without any agreement"
+               if p["p_exports"] > 0.1 else "few comparable pairs moved as much without an agreement")
     sec.add(Note(
         f"With one treated pair the clustered standard error leans on one cluster. Assigning the same two "
-        f"directional terms to {p['n']} untreated pairs (never under an agreement, trading before and after) and "
-        f"re-estimating gives a permutation p-value of {p['p_exports']:.2f} for exports and {p['p_imports']:.2f} for "
-        f"imports: many pairs moved as much as US–Korea trade did without any agreement.", kind="caveat"))
+        f"directional terms to {p['n']} untreated pairs (never under an agreement, trading before and after, each "
+        f"direction at least a tenth of US–Korea trade before 2012) and re-estimating gives a permutation p-value of "
+        f"{p['p_exports']:.2f} for exports and {p['p_imports']:.2f} for imports: {verdict}.", kind="caveat"))
     sec.add(Chart(coefficient_chart(res), source=PANEL_SOURCE,
                   caption="Directional KORUS terms, the other-agreements term, and the same terms on other windows "
                           "and pooled over both directions."))
@@ -240,3 +242,7 @@ def korus_section() -> Section:
                  "Zylkin, Cruz & Apfel; MIT licence; World Bank data CC BY 4.0). Comtrade values differ from the "
                  "Census figures in the rest of this report (US exports to Korea 2016: 35.5bn here, 42.3bn Census)."))
     return sec
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -1,4 +1,8 @@
-"""KORUS report section: did the agreement raise trade? (structural gravity, PPML-HDFE).
+"""Structural gravity on a panel the user supplies (PPML-HDFE, KORUS dummy with phasing-in).
+
+Not part of the KORUS report any more: the report answers "Did KORUS raise trade?" on the built-in
+world panel in :mod:`tradepact.report.sections.expost`. This module serves panels with domestic
+flows (border-by-year dummies) that a user points it at.
 
 A KORUS-specific effect needs a multi-country panel covering 2012 or later, with
 intra-national flows, so that exporter-year, importer-year and pair fixed effects and
