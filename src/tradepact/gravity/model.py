@@ -41,6 +41,7 @@ import pandas as pd
 from tradepact.errors import ConfigError, DataFormatError, NotConvergedError
 from tradepact.gravity import separation as sep
 from tradepact.gravity._demean import Demeaner, factorize
+from tradepact.gravity.factors import factor_codes
 from tradepact.gravity.covariance import VcovSpec, compute_vcov, parse_vcov
 from tradepact.gravity.formula import Formula, parse_formula
 
@@ -99,20 +100,9 @@ def _numeric(s: pd.Series, name: str) -> np.ndarray:
 
 
 def _fe_codes(data: pd.DataFrame, term: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(codes with -1 for missing, level labels, missing mask)."""
-    parts = term.split("^")
-    for p in parts:
-        if p not in data.columns:
-            raise DataFormatError(field=p, expected=f"a column of the data (fixed effect in {text!r})",
-                                  got="missing column", message=f"column {p!r} not found")
-    if len(parts) == 1:
-        codes, uniques = pd.factorize(data[term], sort=True)
-        return codes, np.asarray(uniques, dtype=object), codes < 0
-    keys = data[parts].astype(str).agg("^".join, axis=1) if len(data) else pd.Series([], dtype=str)
-    missing = data[parts].isna().any(axis=1).to_numpy()
-    codes, uniques = pd.factorize(keys, sort=True)
-    codes = np.where(missing, -1, codes)
-    return codes, np.asarray(uniques, dtype=object), missing
+    """(codes with -1 for missing, level labels, missing mask); ``a^b`` combined as integer codes."""
+    f = factor_codes(data, term, "fixed effect", text)
+    return f.codes, f.labels, f.missing
 
 
 def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights=None, offset=None,
@@ -136,13 +126,7 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
     fe = [_fe_codes(data, t, text) for t in f.fixed_effects]
     w = np.ones(n0) if weights is None else _vector(data, weights, "weights")
     off = np.zeros(n0) if offset is None else _vector(data, offset, "offset")
-    clus_raw = []
-    for c in cluster_cols:
-        if c not in data.columns:
-            raise DataFormatError(field=c, expected="a column of the data (cluster variable)", got="missing column",
-                                  message=f"column {c!r} not found")
-        codes, _ = pd.factorize(data[c])
-        clus_raw.append(codes)
+    clus_raw = [factor_codes(data, c, "cluster variable").codes for c in cluster_cols]
 
     missing = np.isnan(y) | np.isnan(X).any(axis=1) | np.isnan(w) | np.isnan(off)
     for codes, _, m in fe:
