@@ -40,7 +40,7 @@ def ppml(data: pd.DataFrame, formula: str, vcov: Any = None, cluster: Any = _DEF
     tol : convergence tolerance on the relative deviance change (default 1e-8).
     Keyword options: ``ssc`` ("fixest" default | "stata" | "none", see
     :mod:`tradepact.gravity.covariance`), ``separation`` (default ``("fe", "ir")``),
-    ``drop_singletons`` (default False, as fixest; ppmlhdfe uses True), ``maxiter``, ``fixef_tol``.
+    ``drop_singletons`` (default True, as ppmlhdfe and pyfixest; R fixest keeps them: False), ``maxiter``, ``fixef_tol``.
 
     Raises :class:`~tradepact.errors.NotConvergedError` rather than return a non-converged fit.
     """

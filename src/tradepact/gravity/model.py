@@ -107,7 +107,7 @@ def _fe_codes(data: pd.DataFrame, term: str, text: str) -> tuple[np.ndarray, np.
 
 def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights=None, offset=None,
                  cluster_cols: tuple[str, ...] = (), separation=("fe", "ir"),
-                 drop_singletons: bool = False) -> Design:
+                 drop_singletons: bool = True) -> Design:
     """Check the inputs, drop unusable rows (counted by reason) and build arrays."""
     if not isinstance(data, pd.DataFrame):
         raise ConfigError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -538,7 +538,7 @@ def fit_ols(d: Design, spec: VcovSpec, fixef_tol: float = 1e-11) -> Fit:
 
 
 def estimate(model: str, data: pd.DataFrame, formula: str, vcov=None, cluster=_DEFAULT, weights=None,
-             offset=None, tol: float = 1e-8, *, separation=("fe", "ir"), drop_singletons: bool = False,
+             offset=None, tol: float = 1e-8, *, separation=("fe", "ir"), drop_singletons: bool = True,
              ssc: str = "fixest", maxiter: int = 1000, fixef_tol: float = 1e-11):
     """Shared front door for :func:`ppml` and :func:`ols`; returns a GravityResults."""
     from tradepact.gravity.results import GravityResults
