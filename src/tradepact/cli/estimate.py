@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
 import typer
 
 from tradepact.cli.app import app
 from tradepact.errors import ConfigError, DataFormatError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class EstimateFormat(str, Enum):

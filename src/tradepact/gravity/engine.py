@@ -378,7 +378,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     for it in range(1, maxiter + 1):
         if fused:
             ww = np.empty(n)
-            _dm.irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, z, ww)
+            _dm.kernels().irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, z, ww)
         else:
             ww = mu if w is None else w * mu
             np.divide(y, mu, out=z)
@@ -404,7 +404,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         # new linear predictor: z - (zt - Xt β) (+ offset)
         if fused:
             eta_new, mu_new = np.empty(n), np.empty(n)
-            s1, s2 = _dm.irls_update_T(z, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
+            s1, s2 = _dm.kernels().irls_update_T(z, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
                                        empty if off is None else off, wy, empty if w is None else w, eta_new, mu_new)
             dev = 2.0 * (ylogy - s1 + s2 - sum_wy)
         else:
