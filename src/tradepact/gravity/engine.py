@@ -31,6 +31,7 @@ omitted (left to right, as Stata does) with a warning.
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -72,6 +73,9 @@ class Design:
     has_intercept: bool = False
     unit_weights: bool = False
     zero_offset: bool = False
+    #: seconds spent building this design: ``{"design": total, "separation": all-zero groups,
+    #: singletons and the rectifier}`` (the benchmark prints their shares)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _column(data: pd.DataFrame, term: str, what: str, text: str) -> np.ndarray:
@@ -109,6 +113,7 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
                  cluster_cols: tuple[str, ...] = (), separation=("fe", "ir"),
                  drop_singletons: bool = True) -> Design:
     """Check the inputs, drop unusable rows (counted by reason) and build arrays."""
+    t_start = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
         raise ConfigError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     f = formula if isinstance(formula, Formula) else parse_formula(formula)
@@ -157,6 +162,7 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
         keep &= ~zero_w
 
     codes_all = [np.where(c < 0, 0, c) for c, _, _ in fe]
+    t_sep = time.perf_counter()
     if model == "ppml" and "fe" in separation and codes_all:
         k2 = sep.drop_all_zero_groups(y, codes_all, keep)
         if (keep & ~k2).any():
@@ -195,6 +201,7 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
                 if (keep & ~k2).any():
                     dropped["singleton"] = dropped.get("singleton", 0) + int((keep & ~k2).sum())
                 keep = k2
+    t_sep = time.perf_counter() - t_sep
     if not keep.any():
         raise DataFormatError(field=f.depvar, expected="at least one usable observation",
                               got=f"0 of {n0} rows", message="no observations left after dropping " +
@@ -221,11 +228,12 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
         cc = (c if all_kept else factorize(c[keep])[0]).astype(np.int32)
         same = next((fc for fc in fe_codes if fc.shape == cc.shape and np.array_equal(fc, cc)), None)
         clus.append(same if same is not None else cc)
+    timings = {"design": time.perf_counter() - t_start, "separation": t_sep}
     return Design(f, yk, Xk, xnames, fe_codes, fe_levels, list(f.fixed_effects),
                   None if weights is None else (w if all_kept else w[keep]),
                   None if offset is None else (off if all_kept else off[keep]),
                   clus, data.index[keep], dropped, n0, [], has_int,
-                  unit_weights=weights is None, zero_offset=offset is None)
+                  unit_weights=weights is None, zero_offset=offset is None, timings=timings)
 
 
 def _vector(data, v, name) -> np.ndarray:
@@ -339,16 +347,26 @@ START_SWEEPS = 2
 
 
 def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
-             fixef_tol: float = 1e-11) -> Fit:
+             fixef_tol: float = 1e-11, start_mu: np.ndarray | None = None) -> Fit:
     """IRLS for Poisson with absorbed FE (see the module docstring). Buffers are reused
-    across iterations to keep peak memory near ~20 n-vectors."""
+    across iterations to keep peak memory near ~20 n-vectors. ``start_mu`` (n,) on the kept rows:
+    IRLS starts from these means (a warm start, e.g. a previous fit's; NaN = no value for that
+    row); the result does not depend on it, only the number of iterations does."""
     y, X = d.y, d.X
     w = None if d.unit_weights else d.weights
     off = None if d.zero_offset else d.offset
     n, k = X.shape
+    t_fit = time.perf_counter()
+    demean_s = 0.0
     dm = Demeaner(d.fe_codes)
     start = None
-    if d.fe_codes and START_SWEEPS:
+    warm = None
+    if start_mu is not None:
+        warm = np.asarray(start_mu, dtype=np.float64)
+        warm = np.where(np.isfinite(warm) & (warm > 0), warm, np.nan)
+        if not np.isnan(warm).any():
+            start = np.log(warm), warm.copy()
+    if start is None and d.fe_codes and START_SWEEPS:
         with np.errstate(all="ignore"):
             eta, mu = _fixed_effects_start(y, w, off, d.fe_codes, START_SWEEPS)
         if np.isfinite(eta).all() and (mu > 0).all():  # else (extreme offsets): the textbook start
@@ -358,6 +376,10 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         mu *= 0.5
         start = np.log(mu), mu
     eta, mu = start
+    if warm is not None and np.isnan(warm).any():  # a warm start for some rows only: the rest as above
+        have = ~np.isnan(warm)
+        mu = np.where(have, warm, mu)
+        eta = np.where(have, np.log(np.where(have, warm, 1.0)), eta)
     pos = y > 0
     wy = y if w is None else w * y
     ylogy = float(np.dot(wy[pos], np.log(y[pos])))
@@ -366,6 +388,9 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     M[:, 1:] = X
     z = M[:, 0]
     dev_old = np.inf
+    if warm is not None:  # judge the first step against the warm start (it may already be close)
+        dev_old = 2.0 * (ylogy - float(np.dot(wy, eta)) + float(mu.sum() if w is None else np.dot(w, mu)) - sum_wy)
+        dev_old = dev_old if np.isfinite(dev_old) else np.inf
     p = None
     crit = np.inf
     keep_cols = list(range(k))
@@ -388,7 +413,9 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
                 z -= off
         dm.set_weights(ww)
         inner = fixef_tol if crit < 10 * tol else max(min(1e-4, INNER_FACTOR * crit), fixef_tol)
+        t_dm = time.perf_counter()
         Mt, p, _ = dm.demean(M, p0=p, tol=inner, overwrite_p0=True)
+        demean_s += time.perf_counter() - t_dm
         MtT = Mt.T  # (k+1, n); C-contiguous on the parallel path
         zt, XtT = MtT[0], MtT[1:]
         if not checked:
@@ -431,6 +458,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
             resid = zt - Xt @ beta if k else zt.copy()
             eta_lin = eta if off is None else eta - off
             fit = _finish("ppml", d, Xt, beta[keep_cols], keep_cols, eta_lin, mu, spec, resid, ww, it, dev, tol)
+            fit.extra["timings"] = {"fit": time.perf_counter() - t_fit, "demean": demean_s}
             if d.fe_codes:
                 fit.refine = functools.partial(_polished_index, y, w, eta, mu, off, d.fe_codes)
             return fit
@@ -539,8 +567,11 @@ def fit_ols(d: Design, spec: VcovSpec, fixef_tol: float = 1e-11) -> Fit:
 
 def estimate(model: str, data: pd.DataFrame, formula: str, vcov=None, cluster=_DEFAULT, weights=None,
              offset=None, tol: float = 1e-8, *, separation=("fe", "ir"), drop_singletons: bool = True,
-             ssc: str = "fixest", maxiter: int = 1000, fixef_tol: float = 1e-11):
-    """Shared front door for :func:`ppml` and :func:`ols`; returns a GravityResults."""
+             ssc: str = "fixest", maxiter: int = 1000, fixef_tol: float = 1e-11, start=None):
+    """Shared front door for :func:`ppml` and :func:`ols`; returns a GravityResults.
+
+    ``start`` (PPML): a previous result on the same rows (its fitted means), or fitted means as a
+    Series on ``data``'s index or an array of ``len(data)``; rows without a value start as usual."""
     from tradepact.gravity.results import GravityResults
 
     if cluster is _DEFAULT:
@@ -549,4 +580,19 @@ def estimate(model: str, data: pd.DataFrame, formula: str, vcov=None, cluster=_D
     d = build_design(data, formula, model, weights, offset, spec.clusters, tuple(separation), drop_singletons)
     if model == "ols":
         return GravityResults(fit_ols(d, spec, fixef_tol))
-    return GravityResults(fit_ppml(d, spec, tol, maxiter, fixef_tol))
+    return GravityResults(fit_ppml(d, spec, tol, maxiter, fixef_tol, _start_means(start, data, d)))
+
+
+def _start_means(start, data: pd.DataFrame, d: Design) -> np.ndarray | None:
+    """Warm-start means on the design's rows (NaN where ``start`` has none), or None."""
+    if start is None:
+        return None
+    if hasattr(start, "fitted"):  # a previous GravityResults
+        start = start.fitted
+    if isinstance(start, pd.Series):
+        return start.reindex(d.index).to_numpy(dtype=np.float64, na_value=np.nan)
+    arr = np.asarray(start, dtype=np.float64)
+    if arr.shape != (len(data),):
+        raise ConfigError(f"start must be a previous result, a Series on the data's index or an array of length "
+                          f"{len(data)}, got shape {arr.shape}")
+    return arr[data.index.get_indexer(d.index)] if data.index.is_unique else None
