@@ -218,7 +218,7 @@ BAD = [
     ("elasticities: {substitution: -1.5}", "elasticities.substitution", "greater than 0"),
     ("elasticities: {export_supply: 0}", "elasticities.export_supply", "greater than 0"),
     ("elasticities: {composite_demand: 0.5}", "elasticities.composite_demand", "less than or equal to 0"),
-    ("elasticities: {import_demand_table: kno}", "elasticities.import_demand_table", "protee"),
+    ("elasticities: {import_demand_table: kno}", "elasticities.import_demand_table", "hauk2012"),
     ("models: [pe, cge]", "models[1]", "'pe' or 'ge'"),
     ("years: 2030-2020", "years", "increasing"),
     ("colour: blue", "colour", "unknown field"),
