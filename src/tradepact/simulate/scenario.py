@@ -551,7 +551,10 @@ class ScenarioResult:
             "caveats": list(scn.caveats),
         }
         if self.ge is not None:
-            out["ge"] = {"year": self.ge["year"], "closure": "full", "world": "tradepact built-in world8 2016",
+            g = self.ge["result"]
+            out["ge"] = {"year": self.ge["year"], "closure": g.closure, "deficits": g.deficits,
+                         "fixed_by_closure": g.fixed_outcomes(), "sectors": list(g.baseline.sectors),
+                         "notes": list(g.baseline.notes), "world": "tradepact built-in world8 2016",
                          "shock": records(self.ge["shock"]), "countries": records(self.ge["result"].to_frame())}
         if self.draws is not None:
             q = self.draws.groupby("year")[["trade_creation", "trade_diversion", "tariff_revenue_change",
