@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from tradepact.simulate.ge.baseline import Baseline, split_sector
-from tradepact.simulate.ge.model import Shock
+from tradepact.simulate.ge.equilibrium import Shock
 
 REGIONS = ("USA", "KOR", "CHN", "JPN", "EU", "CAN", "MEX", "ROW")
 #: Share of a product sector in the cells the data do not break down (assumption, stated in every result):
