@@ -88,6 +88,12 @@ def _start_method() -> str:
     return "fork"
 
 
+def _has_bokeh() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
 class _Cluster:
     """A Dask client on a new LocalCluster or on a running scheduler; closes what it started."""
 
@@ -97,17 +103,17 @@ class _Cluster:
         from distributed import Client, LocalCluster
 
         self.cluster = None
+        self._config = None
         self.started_at = time.perf_counter()
         if scheduler == "local":
-            import importlib.util
-
             import dask
 
-            dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-            with dask.config.set({"distributed.worker.multiprocessing-method": _start_method()}):
-                self.cluster = LocalCluster(n_workers=n_workers or local_workers(), threads_per_worker=1,
-                                            processes=True, dashboard_address=dashboard,
-                                            silence_logs=logging.ERROR, env=dict(WORKER_ENV))
+            # kept while the cluster lives: a nanny restarting a dead worker starts it the same way
+            # (a spawned worker would re-run the console script, which has no __main__ guard)
+            self._config = dask.config.set({"distributed.worker.multiprocessing-method": _start_method()})
+            self.cluster = LocalCluster(n_workers=n_workers or local_workers(), threads_per_worker=1, processes=True,
+                                        silence_logs=logging.ERROR, env=dict(WORKER_ENV),
+                                        dashboard_address=":0")  # a free port (the dashboard needs bokeh)
             self.client = Client(self.cluster, set_as_default=False)
         else:
             try:
@@ -120,18 +126,25 @@ class _Cluster:
 
     @property
     def dashboard(self) -> str | None:
+        """The Dask dashboard's link when the scheduler serves one (it needs bokeh there), else None."""
         try:
-            return self.client.dashboard_link if self.client.scheduler_info().get("services", {}).get("dashboard") \
-                else None
+            if self.client.scheduler_info().get("services", {}).get("dashboard") and \
+                    self.client.run_on_scheduler(_has_bokeh):
+                return self.client.dashboard_link
         except Exception:  # noqa: BLE001 - the link is a courtesy
-            return None
+            pass
+        return None
 
     def close(self) -> None:
         try:
             self.client.close()
         finally:
-            if self.cluster is not None:
-                self.cluster.close()
+            try:
+                if self.cluster is not None:
+                    self.cluster.close()
+            finally:
+                if self._config is not None:
+                    self._config.__exit__(None, None, None)
 
 
 # ----------------------------------------------------------------------------- tasks and data
