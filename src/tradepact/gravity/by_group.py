@@ -16,6 +16,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ class ByGroupResults:
     results: dict[Hashable, Any]
     failed: dict[Hashable, str]
     run: FanOut | None = field(default=None, repr=False)
+    prepare_seconds: float = 0.0  # grouping, hashing and writing the groups' Parquet file
 
     @property
     def ok(self) -> bool:
@@ -150,6 +152,7 @@ def fit_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str], *,
         data = data[data[cols].notna().all(axis=1)]
     if data.empty:
         raise ConfigError(f"no rows with a value of {', '.join(cols)} to estimate by")
+    t0 = time.perf_counter()
     grouper = data.groupby(cols[0] if len(cols) == 1 else cols, sort=True)
     codes = grouper.ngroup().to_numpy()
     keys = list(grouper.groups.keys())
@@ -174,6 +177,7 @@ def fit_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str], *,
             _write_groups(data, codes, path)
             refs = [ParquetRef(str(path.resolve()), filters=((GROUP_CODE, "==", i),)) for i in range(len(keys))]
         tasks = [Task(task_key(lab), _fit_one, (model, ref, formula, kw), label=lab) for lab, ref in zip(labels, refs)]
+        prepared = time.perf_counter() - t0
         run = run_tasks(tasks, scheduler=sched, results=results, signature=signature, n_workers=n_jobs,
                         description=f"groups by {', '.join(cols)}", progress=progress)
     finally:
@@ -182,7 +186,7 @@ def fit_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str], *,
     by_key = {t.key: lab for t, lab in zip(tasks, labels)}
     out = {by_key[k]: v for k, v in run.values.items()}
     failed = {f.label: f.error for f in run.failed}
-    return ByGroupResults(cols, out, failed, run)
+    return ByGroupResults(cols, out, failed, run, prepared)
 
 
 def estimate_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str], n_jobs: int | None = None,
