@@ -32,7 +32,7 @@ GROUP_CODE = "_tradepact_group"
 
 
 def _fit_one(model: str, data: pd.DataFrame | ParquetRef, formula: str, kw: dict):
-    from tradepact.gravity.model import estimate
+    from tradepact.gravity.engine import estimate
 
     if isinstance(data, ParquetRef):
         data = data.read().drop(columns=[GROUP_CODE])

@@ -35,7 +35,7 @@ class MonteCarloResult:
     errors: list[str] = field(default_factory=list)  # "draws a-b: ErrorType: message" per failed chunk
 
     def to_dict(self) -> dict:
-        from tradepact.cli.output import records
+        from tradepact.results import records
 
         return {"draws": self.n_draws, "failed": self.failed, "quantiles": list(self.quantiles),
                 "bands": records(self.bands), "errors": list(self.errors)}
