@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import typer
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.errors import ConfigError
 
 
