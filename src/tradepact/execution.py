@@ -181,6 +181,15 @@ class Task:
     label: Any = None
 
 
+class Shared:
+    """A large input many tasks use (a design matrix, a panel): put ``Shared(value)`` among a task's
+    arguments and it is sent to each worker once (Dask ``scatter(broadcast=True)``), not with every
+    task; the task function receives ``value`` itself."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
 def task_key(label: Any) -> str:
     """A stable, file-name-safe key for a task label (readable prefix + hash of its repr)."""
     text = re.sub(r"[^A-Za-z0-9._=-]+", "_", str(label))[:40].strip("_") or "task"
@@ -391,7 +400,8 @@ def run_tasks(tasks: Sequence[Task], *, scheduler: str | None = None, results: s
             pass
         elif sched == "serial":
             for t in todo:
-                finish(t, *_call(t.fn, t.args, t.kwargs, pin=False))
+                args = tuple(a.value if isinstance(a, Shared) else a for a in t.args)
+                finish(t, *_call(t.fn, args, t.kwargs, pin=False))
         else:
             _run_dask(todo, sched, n_workers, out, bar, finish)
     finally:
@@ -416,9 +426,15 @@ def _run_dask(todo: list[Task], sched: str, n_workers: int | None, out: FanOut, 
         if out.dashboard:
             bar.note(f"Dask dashboard: {out.dashboard}")
         run = uuid.uuid4().hex[:8]
+        scattered: dict[int, Any] = {}
+        for t in todo:
+            for a in t.args:
+                if isinstance(a, Shared) and id(a) not in scattered:
+                    scattered[id(a)] = cl.client.scatter(a.value, broadcast=True, hash=False)
         futures = {}
         for t in todo:
-            fut = cl.client.submit(_call, t.fn, t.args, t.kwargs, key=f"tradepact-{run}-{t.key}", pure=False)
+            args = tuple(scattered[id(a)] if isinstance(a, Shared) else a for a in t.args)
+            fut = cl.client.submit(_call, t.fn, args, t.kwargs, key=f"tradepact-{run}-{t.key}", pure=False)
             futures[fut.key] = (fut, t)
         for fut in as_completed([f for f, _ in futures.values()], loop=cl.client.loop):
             task = futures[fut.key][1]
@@ -441,5 +457,5 @@ def _allowed_failures() -> int:
     return int(dask.config.get("distributed.scheduler.allowed-failures")) + 1
 
 
-__all__ = ["run_tasks", "Task", "TaskFailure", "FanOut", "ParquetRef", "ResultsDir", "resolve_scheduler",
+__all__ = ["run_tasks", "Task", "TaskFailure", "FanOut", "ParquetRef", "Shared", "ResultsDir", "resolve_scheduler",
            "task_key", "local_workers", "SCHEDULER_ENV", "WORKER_ENV"]

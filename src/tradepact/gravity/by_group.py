@@ -26,9 +26,19 @@ import numpy as np
 import pandas as pd
 
 from tradepact.errors import ConfigError, DataFormatError, TradepactError
+from tradepact.execution import WORKER_ENV as EXECUTION_WORKER_ENV
 from tradepact.execution import FanOut, ParquetRef, Task, resolve_scheduler, run_tasks, task_key
 
 GROUP_CODE = "_tradepact_group"
+WORKER_ENV = EXECUTION_WORKER_ENV  # one BLAS/numba thread per worker (kept for callers of the old process pool)
+
+
+def _context():
+    """The multiprocessing context of the old process pool (kept until its last caller moves onto
+    :mod:`tradepact.execution`)."""
+    import multiprocessing as mp
+
+    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 
 
 def _fit_one(model: str, data: pd.DataFrame | ParquetRef, formula: str, kw: dict):
