@@ -151,17 +151,24 @@ class _Cluster:
 @dataclass(frozen=True)
 class ParquetRef:
     """A reference to rows: a Parquet file (or dataset directory) on storage every worker sees, and
-    a pyarrow ``filters`` list (e.g. ``[("_group", "==", 3)]``) selecting the rows, ``columns`` to read."""
+    either ``row_groups`` (indices in the file: the fastest read) or a pyarrow ``filters`` list (e.g.
+    ``[("sector", "==", "S01")]``) selecting the rows; ``columns`` to read (default all)."""
 
     path: str
     filters: tuple | None = None
     columns: tuple | None = None
+    row_groups: tuple | None = None
 
     def read(self):
         """The referenced rows as a DataFrame."""
         import pandas as pd
 
         try:
+            if self.row_groups is not None:
+                import pyarrow.parquet as pq
+
+                cols = list(self.columns) if self.columns else None
+                return pq.ParquetFile(self.path).read_row_groups(list(self.row_groups), columns=cols).to_pandas()
             return pd.read_parquet(self.path, filters=[tuple(f) for f in self.filters] if self.filters else None,
                                    columns=list(self.columns) if self.columns else None)
         except FileNotFoundError:
