@@ -32,6 +32,9 @@ def import_(
         None, "--map", help="panel format: FIELD=COLUMN for exporter, importer, year, value [, product]."),
     unit: Optional[str] = typer.Option(None, "--unit", help="panel format: value unit, usd | thousand | million."),
     fmt_out: Format = typer.Option(Format.table, "--format", help="Output: table, csv or json."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="TRADEPACT_SCHEDULER",
+                                            help="Several files are parsed in parallel on: serial | local (default) "
+                                                 "| tcp://host:8786; then committed together."),
 ) -> None:
     """Import files atomically; print rows read, kept and dropped (with reasons)."""
     from tradepact.ledger.store import LedgerStore
@@ -52,7 +55,8 @@ def import_(
 
             raise ConfigError("--map and --unit apply to the panel format only")
         report = st.import_files(fmt, paths, country_codes=country_codes, hs_rev=hs_rev, source=source,
-                                 replace=replace, progress=progress, options=options)
+                                 replace=replace, progress=progress, scheduler=scheduler or "local",
+                                 options=options)
     frame = report.to_frame()
     reasons = report.reasons()
     if fmt_out == Format.json:
