@@ -272,7 +272,7 @@ def _placebo_task(task: tuple[np.ndarray, ...]) -> tuple[float, float]:
             tot = float(d.y[rows].sum())
             if tot > 0:
                 mu[rows] *= tot / float(start[rows].sum())
-    fit = fit_ppml(dataclasses.replace(d, X=X), spec, tol=TOL, start=mu, start_fe=_STATE["start_fe"])
+    fit = fit_ppml(dataclasses.replace(d, X=X), spec, tol=TOL, start_mu=mu, start_fe=_STATE["start_fe"])
     b = dict(zip(fit.names, fit.beta))
     return float(b.get("placebo_exports", np.nan)), float(b.get("placebo_imports", np.nan))
 
