@@ -267,7 +267,7 @@ def _placebo_task(task: tuple[np.ndarray, ...]) -> tuple[float, float]:
     X[task[0], jx] = 1.0
     X[task[2], jm] = 1.0
     mu = start.copy()
-    for rows in task:
+    for rows in task if np.isfinite(start).all() else ():
         if len(rows):
             tot = float(d.y[rows].sum())
             if tot > 0:
@@ -554,9 +554,10 @@ def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, te
     d = build_design(data, f"value ~ exports + imports{other} + placebo_exports + placebo_imports | {FE}",
                      "ppml", None, None, spec.clusters, ("fe",), False)
     fitted = main["fitted"]
-    if not d.index.equals(fitted.index):
-        raise ConfigError("placebo design and baseline fit do not cover the same observations")
-    start = fitted.to_numpy()
+    same = d.index.equals(fitted.index)
+    # the baseline's means on the placebo design's rows (NaN where the samples differ: IRLS then
+    # starts cold, which changes only the number of iterations)
+    start = fitted.to_numpy() if same else fitted.reindex(d.index).to_numpy()
     cands = placebo_pairs(frame, post)
     if cands.empty:
         raise ConfigError("no untreated pair with positive flows before and after entry to use as a placebo")
@@ -585,7 +586,8 @@ def _placebos(frame, rw: _Roles, main: dict, post, n: int, seed: int, n_jobs, te
         tasks.append(tuple(q[q >= 0] for q in parts))
     cols = (d.xnames.index("placebo_exports"), d.xnames.index("placebo_imports"))
     fe = main["fe_part"]  # [z, main regressors]; the two placebo columns start from 0
-    start_fe = np.hstack([fe, np.zeros((fe.shape[0], d.X.shape[1] + 1 - fe.shape[1]))])
+    start_fe = (np.hstack([fe, np.zeros((fe.shape[0], d.X.shape[1] + 1 - fe.shape[1]))])
+                if same and fe.shape[0] == len(d.index) else None)
     res = map_tasks(_placebo_task, tasks, n_jobs, _init_placebo, (d, spec, start, start_fe, cols))
     bx = np.array([r[0] for r in res])
     bm = np.array([r[1] for r in res])
