@@ -27,48 +27,46 @@ class Model(str, Enum):
 
 def load_data(path: str, where: str | None = None, store: str | None = None) -> pd.DataFrame:
     """Read ``path`` (CSV or Parquet, or ``ledger:DATASET[:PRODUCT]`` from the ledger store) and
-    apply an optional SQL ``where`` clause (DuckDB). Missing ``exp_year``, ``imp_year`` and
+    keep the rows where ``where`` holds (one boolean expression over the columns, checked by
+    :func:`~tradepact.ledger.row_filter.compile_where`). Missing ``exp_year``, ``imp_year`` and
     ``pair_id`` columns are added from ``exporter, importer, year``."""
     import duckdb
 
     from tradepact.gravity.panel import add_ids, panel_from_store
+    from tradepact.ledger.row_filter import compile_where
 
-    if path.startswith("ledger:"):
-        parts = path.split(":", 2)[1:]
-        dataset = parts[0] or None
-        product = parts[1] if len(parts) > 1 and parts[1] else None
-        frame = panel_from_store(store, dataset=dataset, product=product)
-        if where:
-            con = duckdb.connect()
-            try:
-                con.register("panel", frame)
-                frame = con.execute(f"SELECT * FROM panel WHERE {where}").df()
-            except duckdb.Error as exc:
-                raise ConfigError(f"--where {where!r} could not be applied: {str(exc).splitlines()[0]}") from None
-            finally:
-                con.close()
-        return add_ids(frame)
-    p = Path(path)
-    if not p.exists():
-        raise DataFormatError(file=p, expected="an existing CSV or Parquet file", got="no such file")
-    suffix = p.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        rel = f"read_parquet('{p.as_posix()}')"
-    elif suffix in (".csv", ".txt", ".gz"):
-        rel = f"read_csv_auto('{p.as_posix()}')"
-    else:
-        raise DataFormatError(file=p, expected="a .csv or .parquet file", got=p.suffix or "no extension")
-    sql = f"SELECT * FROM {rel}"
-    if where:
-        sql += f" WHERE {where}"
     con = duckdb.connect()
     try:
-        return add_ids(con.execute(sql).df())
-    except duckdb.Error as exc:
-        msg = str(exc).splitlines()[0]
+        if path.startswith("ledger:"):
+            parts = path.split(":", 2)[1:]
+            dataset = parts[0] or None
+            product = parts[1] if len(parts) > 1 and parts[1] else None
+            frame = panel_from_store(store, dataset=dataset, product=product)
+            if not where:
+                return add_ids(frame)
+            rel, source = con.from_df(frame), path
+        else:
+            p = Path(path)
+            if not p.exists():
+                raise DataFormatError(file=p, expected="an existing CSV or Parquet file", got="no such file")
+            suffix = p.suffix.lower()
+            if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
+                raise DataFormatError(file=p, expected="a .csv or .parquet file", got=p.suffix or "no extension")
+            try:
+                rel = con.read_parquet(str(p)) if suffix in (".parquet", ".pq") else con.read_csv(str(p))
+            except duckdb.Error as exc:
+                raise DataFormatError(file=p, expected="a readable CSV/Parquet table",
+                                      got=str(exc).splitlines()[0]) from None
+            source = str(p)
         if where:
-            raise ConfigError(f"--where {where!r} could not be applied to {p}: {msg}") from None
-        raise DataFormatError(file=p, expected="a readable CSV/Parquet table", got=msg) from None
+            rel = rel.filter(compile_where(where, rel.columns))
+        try:
+            return add_ids(rel.df())
+        except duckdb.Error as exc:
+            msg = str(exc).splitlines()[0]
+            if where:
+                raise ConfigError(f"--where {where!r} could not be applied to {source}: {msg}") from None
+            raise DataFormatError(file=source, expected="a readable CSV/Parquet table", got=msg) from None
     finally:
         con.close()
 
@@ -82,7 +80,7 @@ def estimate_cmd(
     cluster: Optional[str] = typer.Option(None, "--cluster", help="cluster variable(s), 'a+b' for two-way (default pair_id if present)"),
     vcov: Optional[str] = typer.Option(None, "--vcov", help="iid | hetero | cluster (default: cluster when a cluster variable is known)"),
     ssc: str = typer.Option("fixest", "--ssc", help="small-sample convention: fixest | stata | none"),
-    where: Optional[str] = typer.Option(None, "--where", help='SQL filter, e.g. "year in (1986,1990,1994)"'),
+    where: Optional[str] = typer.Option(None, "--where", help='keep rows where this boolean expression over the columns holds, e.g. "year in (1986,1990,1994) and exporter <> \'USA\'"'),
     fmt: EstimateFormat = typer.Option(EstimateFormat.table, "--format", help="table | json | latex | markdown | html"),
     tol: float = typer.Option(1e-8, "--tol", help="relative deviance change for convergence"),
     store: Optional[str] = typer.Option(None, "--store", envvar="TRADEPACT_STORE", help="ledger store (for ledger:…)"),
