@@ -52,24 +52,56 @@ from tradepact.cli import estimate as _estimate  # noqa: E402,F401
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit status."""
+    import warnings
+
+    warnings.showwarning = _warning_line
     try:
         app(args=argv, standalone_mode=False)
     except TradepactError as exc:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _one_line_error(str(exc))
         return 2
+    except OSError as exc:  # the user's files and disks: name the path and the reason
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _one_line_error(f"{where}{exc.strerror or exc}")
+        return 2
+    except KeyboardInterrupt:
+        _one_line_error("interrupted")
+        return 130
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
         return 1
-    except typer.TyperException as exc:  # usage errors (bad option, missing argument)
-        show = getattr(exc, "show", None)
-        if show is None:
+    except typer.TyperException as exc:  # usage errors (bad option, missing argument): one line
+        if not hasattr(exc, "format_message"):
             raise
-        show()
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        _one_line_error(" ".join(exc.format_message().split()) + hint)
         return int(getattr(exc, "exit_code", 2))
+    except Exception as exc:  # a bug in tradepact: one line for the user, the traceback on request
+        import os
+
+        if os.environ.get("TRADEPACT_DEBUG"):
+            raise
+        _one_line_error(f"internal error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                        "please report it — rerun with TRADEPACT_DEBUG=1 for the traceback")
+        return 1
     return 0
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings (rows dropped, ...) as one ``warning:`` line, without source lines."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
+def _one_line_error(message: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

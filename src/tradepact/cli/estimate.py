@@ -53,8 +53,13 @@ def load_data(path: str, where: str | None = None, store: str | None = None) -> 
             if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
                 raise DataFormatError(file=p, expected="a .csv or .parquet file", got=p.suffix or "no extension")
             try:
-                rel = con.read_parquet(str(p)) if suffix in (".parquet", ".pq") else con.read_csv(str(p))
+                if suffix in (".parquet", ".pq"):
+                    rel = con.read_parquet(str(p))
+                else:
+                    rel = con.read_csv(str(p), delimiter=_delimiter(p), header=True, skiprows=0)
             except duckdb.Error as exc:
+                if suffix not in (".parquet", ".pq"):
+                    _locate_csv_fault(p)
                 raise DataFormatError(file=p, expected="a readable CSV/Parquet table",
                                       got=str(exc).splitlines()[0]) from None
             source = str(p)
@@ -69,6 +74,42 @@ def load_data(path: str, where: str | None = None, store: str | None = None) -> 
             raise DataFormatError(file=source, expected="a readable CSV/Parquet table", got=msg) from None
     finally:
         con.close()
+
+
+def _open_text(p: Path):
+    import gzip
+
+    return gzip.open(p, "rt", newline="") if p.suffix.lower() == ".gz" else p.open(newline="")
+
+
+def _delimiter(p: Path) -> str:
+    """The CSV delimiter, read from the header line (the most frequent of , ; tab |), so a
+    ragged row is an error instead of DuckDB re-guessing the whole file as one column."""
+    with _open_text(p) as fh:
+        header = fh.readline()
+    counts = {d: header.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _locate_csv_fault(p: Path) -> None:
+    """Raise a DataFormatError naming the first row whose field count differs from the header
+    (or an unterminated quote); return quietly if the CSV module finds nothing wrong."""
+    import csv
+
+    delim = _delimiter(p)
+    with _open_text(p) as fh:
+        reader = csv.reader(fh, delimiter=delim, strict=True)
+        try:
+            header = next(reader, [])
+            for row in reader:
+                if len(row) != len(header) and row:
+                    raise DataFormatError(file=p, row=reader.line_num - 1,
+                                          expected=f"{len(header)} fields as in the header",
+                                          got=f"{len(row)} fields")
+        except csv.Error as exc:
+            raise DataFormatError(file=p, row=reader.line_num - 1, expected="well-formed CSV",
+                                  got=str(exc)) from None
 
 
 @app.command("estimate")
@@ -97,7 +138,13 @@ def estimate_cmd(
     with console.status(f"estimating {model.value.upper()} on {len(df):,} rows…"):
         fn = ppml if model == Model.ppml else ols
         kw = {"tol": tol} if model == Model.ppml else {}
-        res = fn(df, formula, vcov=vcov, cluster=cluster, ssc=ssc, **kw)
+        try:
+            res = fn(df, formula, vcov=vcov, cluster=cluster, ssc=ssc, **kw)
+        except DataFormatError as exc:
+            if exc.file is None and not data.startswith("ledger:"):  # name the file the user gave
+                raise DataFormatError(file=data, row=exc.row, field=exc.field, expected=exc.expected,
+                                      got=exc.got, message=None if exc.expected else str(exc)) from None
+            raise
     if fmt == EstimateFormat.json:
         print_json(res.to_dict())
     elif fmt == EstimateFormat.latex:

@@ -27,12 +27,12 @@ from tradepact.errors import ConfigError, DataFormatError
 def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise DataFormatError(file=path, expected="an existing CSV or Parquet file", got="no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
+    parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        return pd.read_csv(path)
-    except Exception as exc:  # pandas parser errors
-        raise DataFormatError(file=path, expected="CSV", got=str(exc)[:120]) from None
+        return pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except Exception as exc:  # pandas/pyarrow parser errors
+        raise DataFormatError(file=path, expected="Parquet" if parquet else "CSV",
+                              got=" ".join(str(exc).split())[:160]) from None
 
 
 def _read_estimate(path: Path):

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from tradepact.cli import app
-from tradepact.cli.output import rich_table
+from tradepact.cli.output import output_dir, rich_table
 
 
 @app.command("korus")
@@ -19,6 +19,7 @@ def korus_cmd(
     """Check the KORUS debate's claims and write the self-contained HTML report (opens offline)."""
     from tradepact.report.korus import KORUS_SECTIONS, korus_report, korus_sections
 
+    output_dir(out, keep=("index.html",))
     console = Console()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as bar:
         task = bar.add_task("building report", total=len(KORUS_SECTIONS))

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tradepact.cli import app
-from tradepact.cli.output import Format, dumps, emit, records, rich_table
+from tradepact.cli.output import Format, dumps, emit, output_dir, records, rich_table
 from tradepact.errors import ConfigError
 
 LEVELS = ("hs2", "sector", "total", "line")
@@ -73,6 +73,8 @@ def simulate_cmd(
     "skipped", "notes"}. CSV: the per-line frame.
     """
     level = _level(level)
+    if out is not None:
+        output_dir(out)
     result = _run(scenario)
     if out is not None:
         paths = _write_out(result, out)

@@ -580,7 +580,7 @@ class LedgerStore:
         shown = shown_key(key, s.fields)
         user_key = ",".join(dict.fromkeys(s.fields.get(k, k) for k in shown))
         raise DataFormatError(s.file, None if row is None else int(row), user_key,
-                              "a key not already in the store (use replace to overwrite)",
+                              "a key not already in the store (to overwrite those years, import with --replace; in Python replace=True)",
                               ", ".join(f"{k}={values[k]}" for k in shown) + f" (already imported from {origin})",
                               message="duplicated key")
 

@@ -377,7 +377,9 @@ def load_scenario(spec: str | Path | dict | Scenario) -> Scenario:
         try:
             raw = yaml.safe_load(raw_text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
+            mark = getattr(exc, "problem_mark", None)
+            at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            raise ConfigError(f"{file}: not valid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a YAML mapping with name, baseline, changes, got {type(raw).__name__}")
     try:
@@ -560,7 +562,8 @@ class ScenarioResult:
         return (f"{self.name} ({span}, summed over years): trade creation {t['trade_creation']:,.0f}, diversion "
                 f"{t['trade_diversion']:,.0f}, tariff revenue {t['tariff_revenue_change']:+,.0f}, consumer surplus "
                 f"{t['consumer_surplus_change']:+,.0f}, quota rents {t['quota_rent_change']:+,.0f} (USD m; "
-                f"{len(self.pe.lines)} flow-years, {len(self.skipped)} skipped)")
+                f"{len(self.pe.lines)} flow-years simulated" + (f", {len(self.skipped)} more skipped for lack of a "
+                                                               "tariff rate" if len(self.skipped) else "") + ")")
 
 
 def _match(frame: pd.DataFrame, ch) -> np.ndarray:

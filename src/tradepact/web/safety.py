@@ -53,7 +53,9 @@ def parse_scenario_yaml(text: str, loc: tuple[str, ...]) -> dict[str, Any]:
     try:
         doc = yaml.load(text, Loader=_NoAliasSafeLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise InputError(loc, f"not valid YAML: {' '.join(str(exc).split())}") from None
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise InputError(loc, f"not valid YAML{at}: {' '.join(str(getattr(exc, 'problem', None) or exc).split())}") from None
     except RecursionError:
         raise InputError(loc, "YAML nested too deeply") from None
     if not isinstance(doc, dict):
