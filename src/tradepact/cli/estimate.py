@@ -116,7 +116,9 @@ def _locate_csv_fault(p: Path) -> None:
 def estimate_cmd(
     data: str = typer.Argument(..., help="CSV or Parquet file with one row per exporter-importer-year, or "
                                "ledger:DATASET[:PRODUCT] to read the ledger store (goods summed + gravity covariates)."),
-    formula: str = typer.Option(..., "--formula", "-f", help='fixest syntax, e.g. "trade ~ RTA | exp_year + imp_year + pair_id"'),
+    formula: str = typer.Option(..., "--formula", "-f", help='y ~ regressors | fixed effects, as in fixest: log(), exp(), '
+                                'sqrt(), I(), a:b, a*b, C(x), i(x, d, ref=r), sw()/csw(); a^b combines fixed effects; '
+                                '"y ~ 1 | fe" fits fixed effects alone. E.g. "trade ~ rta | exp_year + imp_year + pair_id"'),
     model: Model = typer.Option(Model.ppml, "--model", help="ppml (default) or ols"),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="cluster variable(s), 'a+b' for two-way (default pair_id if present)"),
     vcov: Optional[str] = typer.Option(None, "--vcov", help="iid | hetero | cluster (default: cluster when a cluster variable is known)"),
@@ -145,6 +147,12 @@ def estimate_cmd(
                 raise DataFormatError(file=data, row=exc.row, field=exc.field, expected=exc.expected,
                                       got=exc.got, message=None if exc.expected else str(exc)) from None
             raise
+    if isinstance(res, list):  # sw()/csw(): several models, one table
+        if fmt == EstimateFormat.json:
+            print_json(res.to_dict())
+        else:
+            typer.echo(etable(res, format={"latex": "latex", "html": "html"}.get(fmt.value, "markdown")))
+        return
     if fmt == EstimateFormat.json:
         print_json(res.to_dict())
     elif fmt == EstimateFormat.latex:

@@ -91,18 +91,23 @@ def emit(frame: pd.DataFrame, fmt: Format, title: str | None = None, *, json_obj
 
 
 def output_dir(path: Path, flag: str = "--out", keep: tuple[str, ...] = ()) -> Path:
-    """Create the output directory ``path`` (and parents) before any work starts, or raise a
+    """Check before any work starts that the output directory ``path`` can be created and written
+    (it is created and removed again as a probe; the writer creates it), or raise a
     :class:`ConfigError` naming ``flag``: the path is an existing file, cannot be created, or is
     not writable. ``keep`` names files that must not be overwritten unless tradepact wrote them
     (an ``index.html`` is tradepact's when it ends with the report footer)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{flag} {path}: is an existing file; give a directory (it is created if missing)")
+    created = [d for d in (path, *path.parents) if not d.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"{flag} {path}: cannot create the directory ({exc.strerror or exc})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
+    writable = os.access(path, os.W_OK | os.X_OK)
+    for d in created:  # only a probe: nothing is left behind if the command then fails
+        d.rmdir()
+    if not writable:
         raise ConfigError(f"{flag} {path}: the directory is not writable")
     for name in keep:
         f = path / name

@@ -219,6 +219,35 @@ class GravityResults:
         return coefplot([self], **kw)
 
 
+class MultipleResults(list):
+    """Several fits from one formula with ``sw()``/``csw()`` (fixest's multiple estimation): a
+    list of :class:`GravityResults` in the formula's order, rendered together by :func:`etable`."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy coefficients of every model, with ``model`` (1, 2, …) and ``formula`` first."""
+        frames = [r.to_frame().assign(model=k + 1, formula=r.formula) for k, r in enumerate(self)]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["model", "formula", *[c for c in out.columns if c not in ("model", "formula")]]]
+
+    def to_dict(self) -> dict:
+        return {"kind": "gravity_multiple", "models": [r.to_dict() for r in self]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def summary(self) -> str:
+        return "\n\n".join(r.summary() for r in self)
+
+    def etable(self, **kw) -> str:
+        return etable(self, **kw)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return etable(self, format="html")
+
+
 def _f(x) -> float | None:
     x = float(x)
     return None if not math.isfinite(x) else x
