@@ -161,7 +161,7 @@ def test_fixed_effects_start_changes_the_path_not_the_estimate(agtpa, monkeypatc
     """IRLS from the closed-form fixed-effects start (default) and from the textbook start
     μ = (y + ȳ)/2 converge to the same estimate (1e-9 relative; SEs, which use the last IRLS weights, 1e-6), the former
     in fewer iterations."""
-    import tradepact.gravity.model as m
+    import tradepact.gravity.engine as m
 
     fml = "trade ~ rta + rta_lag4 | exp_year + imp_year + pair_id"
     fast = ppml(agtpa, fml)

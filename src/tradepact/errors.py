@@ -53,3 +53,14 @@ class NotConvergedError(TradepactError):
 
 class StoreError(TradepactError):
     """The ledger store is missing, locked or inconsistent."""
+
+
+class AgreementError(ConfigError, ValueError):
+    """A cross-reference problem in an agreement, located by ``path`` (``lines[3].category``).
+
+    Also a ``ValueError`` so pydantic-style callers that catch value errors keep working.
+    """
+
+    def __init__(self, path: str, message: str, expected: str | None = None, got: Any = None):
+        self.path, self.message, self.expected, self.got = path, message, expected, got
+        super().__init__(f"{path}: {message}")

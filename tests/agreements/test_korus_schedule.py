@@ -15,7 +15,7 @@ import re
 import pandas as pd
 import pytest
 
-from tradepact.agreements import builtin_agreements, load_agreement, quotas, rate, rates
+from tradepact.agreements import builtin_agreements, changes, load_agreement, quotas, rate, rates, text_as_of
 
 RATE_TOL = 5.1e-5  # 0.005 pp: the CSV's rounding to 2 decimals of a percent
 
@@ -165,7 +165,7 @@ def test_every_ad_valorem_reference_value(korus, shared_data):
 
 def test_base_rates_and_flags_match_schedule(korus, shared_data):
     sched = {r["commitment_id"]: r for r in _read(shared_data, "tariff_schedule.csv")}
-    text = korus.as_of(None)
+    text = text_as_of(korus, None)
     for ln in text.lines:
         s = sched[ln.id]
         assert ln.source, ln.id
@@ -225,7 +225,7 @@ def test_dates_match_events(korus, shared_data):
 
 
 def test_changes_table(korus):
-    ch = korus.changes()
+    ch = changes(korus)
     assert {"amendment", "effective", "target", "field", "before", "after", "source", "confirmed"} <= set(ch.columns)
     trucks = ch[(ch["amendment"] == "KORUS-2018-PROTOCOL") & (ch["target"] == "US-LIGHT-TRUCKS")]
     assert len(trucks) == 1

@@ -14,7 +14,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tradepact.agreements import agreement_from_dict, load_agreement, rate, rates
+from tradepact.agreements import agreement_from_dict, load_agreement, rate, rates, text_as_of
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -121,7 +121,7 @@ def test_most_specific_line_wins(code, levels, qlen, rates_):
 
 
 KORUS = load_agreement("korus")
-_KORUS_CODES = sorted({c for ln in KORUS.as_of(None).lines for c in ln.hs})
+_KORUS_CODES = sorted({c for ln in text_as_of(KORUS, None).lines for c in ln.hs})
 
 
 @settings(max_examples=25, deadline=None)
@@ -152,7 +152,7 @@ def test_rates_equals_rate_on_korus(data):
 @given(eif=dates, later=calendars, day=st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2080, 12, 31)))
 def test_stage_on_any_day(eif, later, day):
     """The stage in force on any date equals the count of cut dates up to it (cut days included)."""
-    from tradepact.agreements.model import Calendar
+    from tradepact.agreements.schema import Calendar
     from tradepact.agreements.staging import stage_on
 
     cal = Calendar(year_1_starts=eif, later_cuts_on=later)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tradepact.ledger.sources import baci_parse
+from tradepact.ledger.sources import baci_layout
 
 
 def _can_compile() -> bool:
@@ -44,11 +44,11 @@ def test_kernel_arguments_are_checked(bad):
     buf = np.frombuffer(b"2016,1,2,100199,1.5,2\n", dtype=np.uint8)
     i4, f8 = (lambda n: np.zeros(n, np.int32)), (lambda n: np.zeros(n, np.float64))
     args = dict(buf=buf, start=0, end=len(buf), lut=np.array([0, 0, 1], np.int32), order_base=3,
-                pow10=baci_parse._POW10, year=i4(4), exporter=i4(4), importer=i4(4), product=i4(4),
+                pow10=baci_layout.POW10, year=i4(4), exporter=i4(4), importer=i4(4), product=i4(4),
                 value=f8(4), quantity=f8(4), qbits=np.zeros(1, np.uint8),
                 present=np.zeros(1_000_000, np.uint8), years=np.zeros(401, np.uint8),
                 used=np.zeros(3, np.uint8), stats=np.zeros(8, np.int64), keys=np.empty(0, np.int64), ne=2)
-    assert kernels.parse_chunk(*args.values()) == baci_parse.OK and args["stats"][baci_parse.ROWS] == 1
+    assert kernels.parse_chunk(*args.values()) == baci_layout.OK and args["stats"][baci_layout.ROWS] == 1
     change = {"int64 lut": ("lut", np.array([0, 0, 1], np.int64)), "short present": ("present", np.zeros(10, np.uint8)),
               "end past buf": ("end", len(buf) + 1), "float year": ("year", f8(4))}[bad]
     args[change[0]] = change[1]
@@ -62,9 +62,27 @@ def test_more_lines_than_the_arrays_hold_is_declined_not_written():
     buf = np.frombuffer(b"2016,1,2,100199,1.5,2\n2016,1,2,100200,1.5,2\n", dtype=np.uint8)
     year = np.full(3, -7, np.int32)  # one slot for the chunk, two guards after it
     stats = np.zeros(8, np.int64)
-    out = kernels.parse_chunk(buf, 0, len(buf), np.array([0, 0, 1], np.int32), 3, baci_parse._POW10,
+    out = kernels.parse_chunk(buf, 0, len(buf), np.array([0, 0, 1], np.int32), 3, baci_layout.POW10,
                               year[:1], *(np.zeros(1, np.int32) for _ in range(3)), np.zeros(1), np.zeros(1),
                               np.zeros(1, np.uint8), np.zeros(1_000_000, np.uint8), np.zeros(401, np.uint8),
                               np.zeros(3, np.uint8), stats, np.empty(0, np.int64), 2)
-    assert out != baci_parse.OK and stats[baci_parse.ROWS] == 1
+    assert out != baci_layout.OK and stats[baci_layout.ROWS] == 1
     assert year.tolist() == [2016, -7, -7]
+
+
+def test_c_constants_match_the_shared_layout():
+    """The C source's enums and bounds equal :mod:`baci_layout` (one layout, two implementations)."""
+    import re
+    from pathlib import Path
+
+    src = (Path(baci_layout.__file__).parent / "_baci_kernels.c").read_text()
+    stats = re.search(r"enum \{ ROWS, STATUS, ZEROS, NULLS, ORDERED, FIRST_KEY, LAST_KEY, NSTATS = (\d+) \};", src)
+    assert stats and int(stats.group(1)) == baci_layout.NSTATS
+    assert [baci_layout.ROWS, baci_layout.STATUS, baci_layout.ZEROS, baci_layout.NULLS, baci_layout.ORDERED,
+            baci_layout.FIRST_KEY, baci_layout.LAST_KEY] == list(range(7))
+    codes = dict((k, int(v)) for k, v in re.findall(r"(OK|BAD_SYNTAX|BAD_VALUE|BAD_NUMBER) = (\d+)", src))
+    assert codes == {"OK": baci_layout.OK, "BAD_SYNTAX": baci_layout.BAD_SYNTAX, "BAD_VALUE": baci_layout.BAD_VALUE,
+                     "BAD_NUMBER": baci_layout.BAD_NUMBER}
+    assert int(re.search(r"#define YEAR0 (\d+)", src).group(1)) == baci_layout.YEAR0
+    assert int(re.search(r"#define YEAR1 (\d+)", src).group(1)) == baci_layout.YEAR1
+    assert int(re.search(r"#define MANT_MAX (\d+)ULL", src).group(1)) == baci_layout.MANT_MAX

@@ -14,8 +14,9 @@ import yaml
 from pydantic import ValidationError
 
 from tradepact import products
-from tradepact.agreements.model import Agreement, AgreementError, ScheduleLine, check_agreement
-from tradepact.errors import ConfigError, DataFormatError
+from tradepact.agreements.checks import check_agreement
+from tradepact.agreements.schema import Agreement, ScheduleLine, SpecificDuty
+from tradepact.errors import AgreementError, ConfigError, DataFormatError
 
 BUILTIN_PACKAGE = "tradepact.agreements"
 
@@ -271,7 +272,6 @@ def read_schedule_csv(path: str | Path, importer: str, source: str | None = None
     spec_unit = spec["unit"].to_numpy()
     # every field is checked above, column-wise; build the objects without re-validating each one
     from tradepact import countries
-    from tradepact.agreements.model import SpecificDuty
 
     if not countries.is_valid(importer):
         raise ConfigError(f"{file}: importer must be an ISO3 code, got {importer!r}")

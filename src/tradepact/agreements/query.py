@@ -31,7 +31,8 @@ import pandas as pd
 
 from tradepact import products
 from tradepact.agreements import staging
-from tradepact.agreements.model import (
+from tradepact.agreements.amendments import Text, apply_amendment, original_text, text_as_of
+from tradepact.agreements.schema import (
     AddLine,
     AddMeasure,
     Agreement,
@@ -39,10 +40,6 @@ from tradepact.agreements.model import (
     LineChange,
     MeasureChange,
     RemoveLine,
-    Text,
-    apply_amendment,
-    original_text,
-    text_as_of,
 )
 from tradepact.errors import DataFormatError
 

@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 
-from tradepact.agreements.model import (
+from tradepact.agreements.schema import (
     Calendar,
     EqualCuts,
     ExplicitPath,

@@ -1,7 +1,7 @@
 """The ``tradepact`` command line: a thin front door over the library.
 
 Each area registers its subcommands from its own module in this package; this
-module only builds the app and turns :class:`~tradepact.errors.TradepactError`
+module loads them onto the app (:mod:`tradepact.cli.app`) and turns :class:`~tradepact.errors.TradepactError`
 into a one-line message and exit status 2.
 """
 from __future__ import annotations
@@ -10,32 +10,8 @@ import sys
 
 import typer
 
+from tradepact.cli.app import app
 from tradepact.errors import TradepactError
-
-app = typer.Typer(
-    name="tradepact",
-    help="Trade-policy analysis: ledger, agreements, gravity, simulation, reports.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-
-@app.callback(invoke_without_command=True)
-def _root(
-    ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    """tradepact: trade-policy analysis from the command line."""
-    if version:
-        from tradepact import __version__
-
-        typer.echo(f"tradepact {__version__}")
-        raise typer.Exit(0)
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(0)
 
 
 # Subcommand modules register themselves on `app` when imported (one line per area).

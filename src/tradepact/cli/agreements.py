@@ -20,8 +20,16 @@ import typer
 from rich.console import Console
 
 from tradepact import countries
-from tradepact.agreements import builtin_agreements, describe_category, load_agreement, quotas, rates
-from tradepact.cli import app
+from tradepact.agreements import (
+    builtin_agreements,
+    describe_category,
+    load_agreement,
+    quotas,
+    rates,
+    text_as_of,
+)
+from tradepact.agreements import changes as amendment_changes
+from tradepact.cli.app import app
 from tradepact.cli.output import Format, emit, warn
 from tradepact.errors import ConfigError
 
@@ -127,7 +135,7 @@ def schedule_cmd(
     on = _parse_date(as_of)
     console = Console()
     if changes:
-        ch = ag.changes()
+        ch = amendment_changes(ag)
         if on is not None:
             ch = ch[ch["effective"] <= on]
         if fmt == Format.table:
@@ -145,7 +153,7 @@ def schedule_cmd(
             emit(ch, fmt)
         return
     if hs is None:  # the schedule's lines as they stood
-        text = ag.as_of(on)
+        text = text_as_of(ag, on)
         frame = pd.DataFrame([{
             "line_id": ln.id, "importer": ln.importer, "hs": ";".join(ln.hs), "description": ln.description,
             "base_rate": ln.effective_base, "category": ln.category,

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.cli.output import Format, emit, print_json, records, rich_table
 
 data_app = typer.Typer(help="Import trade data into the ledger store and see what it holds.", no_args_is_help=True)

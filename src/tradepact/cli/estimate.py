@@ -8,7 +8,7 @@ from typing import Optional
 import pandas as pd
 import typer
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.errors import ConfigError, DataFormatError
 
 

@@ -19,7 +19,7 @@ from typing import Optional
 import pandas as pd
 import typer
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.cli.output import Format, emit
 from tradepact.errors import ConfigError, DataFormatError
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.cli.output import output_dir, rich_table
 
 

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.cli.output import Format, emit, rich_table
 from tradepact.errors import ConfigError
 

@@ -1,7 +1,8 @@
-"""Shared output helpers for subcommands: one place that prints a frame as table, CSV or JSON."""
+"""Shared output helpers for subcommands: one place that prints a frame as table, CSV or JSON.
+
+JSON safety (:func:`records`, :func:`dumps`) lives with the result base in :mod:`tradepact.results`."""
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -14,36 +15,15 @@ from rich.console import Console
 from rich.table import Table
 
 from tradepact.errors import ConfigError
+from tradepact.results import dumps, records
+
+__all__ = ["Format", "dumps", "records", "print_json", "rich_table", "emit", "output_dir", "warn"]
 
 
 class Format(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe scalar: NaN -> None, numpy scalars -> Python."""
-    if value is None:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as a list of JSON-safe dict records."""
-    cols = list(frame.columns)
-    return [{c: _clean(v) for c, v in zip(cols, row)} for row in frame.itertuples(index=False, name=None)]
-
-
-def dumps(obj: Any) -> str:
-    """JSON text with NaN turned into null."""
-    return json.dumps(obj, indent=2, default=_clean, allow_nan=False)
 
 
 def print_json(obj: Any) -> None:

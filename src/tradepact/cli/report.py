@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.errors import ConfigError
 
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.errors import ConfigError
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tradepact.cli import app
+from tradepact.cli.app import app
 from tradepact.cli.output import Format, dumps, emit, output_dir, records, rich_table
 from tradepact.errors import ConfigError
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from tradepact.gravity.formula import Formula, parse_formula
-from tradepact.gravity.model import _DEFAULT, estimate
+from tradepact.gravity.engine import _DEFAULT, estimate
 from tradepact.gravity.results import GravityResults, coefplot, etable
 
 __all__ = ["ppml", "ols", "ppml_by", "build_panel", "GravityResults", "etable", "coefplot", "parse_formula", "Formula"]

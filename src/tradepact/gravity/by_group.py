@@ -27,7 +27,7 @@ WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 
 def _fit_one(model: str, data: pd.DataFrame, formula: str, kw: dict):
-    from tradepact.gravity.model import estimate
+    from tradepact.gravity.engine import estimate
 
     return estimate(model, data, formula, **kw)
 

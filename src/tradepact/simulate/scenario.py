@@ -52,7 +52,6 @@ import datetime as dt
 import importlib
 import importlib.util
 import math
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -62,39 +61,17 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from tradepact import countries, products
+from tradepact.fields import StrictModel, check_hs_code, check_iso3, parse_year_range
 from tradepact.errors import ConfigError, TradepactError
 from tradepact.simulate import data as pe_data
 from tradepact.simulate.pe import PEResult, PESettings, simulate_pe
 
 BUILTIN_PACKAGE = "tradepact.simulate.builtin"
 
-# --------------------------------------------------------------------------- field types
-
-
-def _iso(v: Any) -> str:
-    if not isinstance(v, str) or not countries.is_valid(v.strip().upper()):
-        raise ValueError(f"expected an ISO3 country code (e.g. USA, KOR), got {v!r}")
-    return v.strip().upper()
-
-
-def _hs(v: Any) -> str:
-    if isinstance(v, int):
-        raise ValueError(f"expected an HS code as a quoted string (leading zeros matter), got {v!r}")
-    code = products.clean(v) if isinstance(v, str) else v
-    if not isinstance(code, str) or not products.is_valid(code):
-        raise ValueError(f"expected an HS code of 2, 4, 6, 8 or 10 digits, got {v!r}")
-    return code
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-class Baseline(_Model):
-    """Where the before-path comes from."""
+class BaselineSpec(StrictModel):
+    """Where the before-path comes from: the agreement (as of a date) and the trade values of ``year``."""
 
     agreement: str | None = None
     as_of: dt.date | None = None
@@ -102,7 +79,7 @@ class Baseline(_Model):
     data: str = "builtin:korus"
 
 
-class Staging(_Model):
+class Staging(StrictModel):
     """Equal annual steps from ``start_rate`` in ``from_year`` to ``end_rate`` in ``to_year``; the end
     rate holds afterwards."""
 
@@ -112,7 +89,7 @@ class Staging(_Model):
     end_rate: float = Field(ge=0)
 
     @model_validator(mode="after")
-    def _order(self):
+    def _check_years_in_order(self):
         if self.to_year < self.from_year:
             raise ValueError(f"expected to_year >= from_year, got {self.to_year} < {self.from_year}")
         return self
@@ -123,7 +100,7 @@ class Staging(_Model):
         return self.start_rate + (self.end_rate - self.start_rate) * frac
 
 
-class _Flow(_Model):
+class _Flow(StrictModel):
     importer: str | None = None
     exporter: str | None = None
     hs: str | list[str] | None = None
@@ -134,17 +111,17 @@ class _Flow(_Model):
 
     @field_validator("importer", "exporter", mode="before")
     @classmethod
-    def _c(cls, v):
-        return None if v is None else _iso(v)
+    def _check_countries(cls, v):
+        return None if v is None else check_iso3(v)
 
     @field_validator("hs", mode="before")
     @classmethod
-    def _h(cls, v):
+    def _check_hs_codes(cls, v):
         if v is None:
             return None
         if isinstance(v, list):
-            return [_hs(x) for x in v]
-        return _hs(v)
+            return [check_hs_code(x) for x in v]
+        return check_hs_code(v)
 
     def hs_list(self) -> list[str] | None:
         return None if self.hs is None else ([self.hs] if isinstance(self.hs, str) else list(self.hs))
@@ -160,7 +137,7 @@ class TariffChange(_Flow):
 
     @field_validator("rate", mode="before")
     @classmethod
-    def _rate(cls, v):
+    def _read_rate_or_mfn(cls, v):
         if isinstance(v, str) and v.strip().lower() in ("mfn", "base"):
             return "mfn"
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -174,7 +151,7 @@ class TariffChange(_Flow):
         raise ValueError(f"expected a tariff rate >= 0 (fraction) or 'mfn', got {v!r}")
 
     @model_validator(mode="after")
-    def _one(self):
+    def _check_one_rate_form(self):
         given = [k for k in ("rate", "rates", "staging") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"expected exactly one of rate, rates, staging; got {given or 'none'}")
@@ -194,7 +171,7 @@ class QuotaChange(_Flow):
 
     @field_validator("out_of_quota_rate", mode="before")
     @classmethod
-    def _oq(cls, v):
+    def _read_out_of_quota_rate(cls, v):
         if isinstance(v, str) and v.strip().lower() in ("prohibitive", "inf", "none allowed"):
             return "prohibitive"
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v < 0:
@@ -202,7 +179,7 @@ class QuotaChange(_Flow):
         return v
 
     @model_validator(mode="after")
-    def _one(self):
+    def _check_one_volume_form(self):
         if (self.volume is None) == (self.share_of_base is None):
             raise ValueError("expected exactly one of volume, share_of_base")
         return self
@@ -218,7 +195,7 @@ class TradeCostChange(_Flow):
 Change = Annotated[Union[TariffChange, QuotaChange, TradeCostChange], Field(discriminator="kind")]
 
 
-class Elasticities(_Model):
+class Elasticities(StrictModel):
     substitution: float = Field(default=1.5, gt=0)
     export_supply: float | None = Field(default=None, gt=0)
     import_demand_table: Literal["protee", "none"] = "protee"
@@ -232,13 +209,13 @@ class Elasticities(_Model):
 
     @field_validator("import_demand", mode="before")
     @classmethod
-    def _keys(cls, v):
+    def _check_hs_keys(cls, v):
         if isinstance(v, dict):
-            return {_hs(str(k) if isinstance(k, int) else k): val for k, val in v.items()}
+            return {check_hs_code(str(k) if isinstance(k, int) else k): val for k, val in v.items()}
         return v
 
 
-class Draws(_Model):
+class Draws(StrictModel):
     """Monte Carlo over elasticities: each draw scales them by a log-normal factor with log-sd
     ``spread`` (mean 1, signs kept)."""
 
@@ -247,12 +224,12 @@ class Draws(_Model):
     spread: float = Field(default=0.25, gt=0, le=3)
 
 
-class Scenario(_Model):
+class Scenario(StrictModel):
     """A validated scenario (see the module docstring for the file format)."""
 
     name: str = Field(min_length=1)
     description: str = ""
-    baseline: Baseline
+    baseline: BaselineSpec
     years: list[int] = Field(default_factory=list)
     changes: list[Change] = Field(default_factory=list)
     models: list[Literal["pe", "ge"]] = Field(default_factory=lambda: ["pe"], min_length=1)
@@ -264,28 +241,16 @@ class Scenario(_Model):
 
     @field_validator("years", mode="before")
     @classmethod
-    def _years(cls, v):
-        if isinstance(v, int):
+    def _read_years(cls, v):
+        if isinstance(v, int) and not isinstance(v, bool):
             return [v]
-        if isinstance(v, str):
-            m = re.fullmatch(r"\s*(\d{4})\s*(?:-|\.\.|to)\s*(\d{4})\s*", v)
-            if not m:
-                raise ValueError(f"expected a year range like 2019-2030, got {v!r}")
-            a, b = int(m.group(1)), int(m.group(2))
-            if b < a:
-                raise ValueError(f"expected an increasing year range, got {v!r}")
-            return list(range(a, b + 1))
-        if isinstance(v, dict):
-            extra = set(v) - {"from", "to"}
-            if extra or not {"from", "to"} <= set(v):
-                raise ValueError(f"expected {{from: YEAR, to: YEAR}}, got {v!r}")
-            if int(v["to"]) < int(v["from"]):
-                raise ValueError(f"expected an increasing year range, got {v!r}")
-            return list(range(int(v["from"]), int(v["to"]) + 1))
+        if isinstance(v, (str, dict)):
+            first, last = parse_year_range(v)
+            return list(range(first, last + 1))
         return v
 
     @model_validator(mode="after")
-    def _defaults(self):
+    def _default_years_to_baseline_year(self):
         if not self.years:
             self.years = [self.baseline.year]
         self.years = sorted(set(self.years))
@@ -503,7 +468,7 @@ class ScenarioResult:
 
     def to_json(self) -> dict:
         """The JSON document: scenario, settings, per-line inputs and results, totals, breakdowns."""
-        from tradepact.cli.output import records
+        from tradepact.results import records
 
         scn = self.scenario
         lines = self.to_frame()

@@ -97,7 +97,7 @@ def agreements() -> list[dict[str, Any]]:
             summary="One agreement with its amendments/changes")
 def agreement(agreement_id: str) -> dict[str, Any]:
     ag = _agreement(agreement_id)
-    from tradepact.cli.output import records
+    from tradepact.results import records
 
     return {**services.agreement_info(ag), "changes": records(services.agreement_changes(ag))}
 

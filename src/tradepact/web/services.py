@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from tradepact.cli.output import records
+from tradepact.results import json_safe, records
 from tradepact.errors import TradepactError
 
 
@@ -44,30 +44,6 @@ def engine(module: str, *names: str) -> Any:
         raise EngineMissing(module, f"no {', '.join(missing)}")
     got = tuple(getattr(mod, n) for n in names)
     return got[0] if len(got) == 1 else got
-
-
-def json_safe(obj: Any) -> Any:
-    """Recursively turn NaN/inf into None, numpy scalars into Python, dates into ISO text."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return records(obj)
-    if obj is None or isinstance(obj, (str, bool, int)):
-        return obj
-    if isinstance(obj, float):
-        return None if (math.isnan(obj) or math.isinf(obj)) else obj
-    if hasattr(obj, "item") and not isinstance(obj, (bytes, bytearray)):
-        try:
-            return json_safe(obj.item())
-        except (ValueError, TypeError):
-            pass
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if hasattr(obj, "model_dump"):
-        return json_safe(obj.model_dump())
-    return str(obj)
 
 
 # ----------------------------------------------------------------------------- countries
@@ -299,8 +275,9 @@ def agreement_info(ag: Any) -> dict[str, Any]:
 
 
 def agreement_changes(ag: Any) -> pd.DataFrame:
-    changes = ag.changes()
-    return changes if isinstance(changes, pd.DataFrame) else pd.DataFrame(json_safe(changes))
+    from tradepact.agreements import changes
+
+    return changes(ag)
 
 
 def search_lines(ag: Any, q: str, importer: str | None, limit: int) -> tuple[int, list[dict[str, Any]]]:

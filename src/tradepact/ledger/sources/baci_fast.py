@@ -50,6 +50,7 @@ from typing import Callable
 
 import numpy as np
 
+from tradepact.ledger.sources import baci_layout as layout
 from tradepact.ledger.sources import baci_parse as bp
 from tradepact.ledger.sources._base import CsvLayout
 
@@ -200,7 +201,7 @@ class _Arrays:
         self.plut = np.zeros(1_000_000, np.int32)  # HS code -> index in the chunk's dictionary
         self.years = np.zeros(YEAR_SPAN, np.uint8)
         self.used = np.zeros(codes, np.uint8)
-        self.stats = np.zeros(bp.NSTATS, np.int64)
+        self.stats = np.zeros(layout.NSTATS, np.int64)
 
 
 def _map_file(path: Path):
@@ -272,7 +273,7 @@ def _parse_and_write(kern, buf, known, lut, target: Path, name: str, tick) -> di
     order_base = base if YEAR_KEY_MAX * base * base * 1_000_000 < (1 << 62) else 0
     iso = pa.array(known, type=pa.string())
     schema = _schema()
-    pow10 = bp._POW10
+    pow10 = layout.POW10
     tick(f"reading {name}", 0.0)
     cap = max(b - a for _, a, b in chunks) // 15 + 1  # a valid line has >= 15 bytes
     sets = [_Arrays(cap, base) for _ in range(min(POOL, nchunks))]
@@ -301,16 +302,16 @@ def _parse_and_write(kern, buf, known, lut, target: Path, name: str, tick) -> di
         out_keys = keys[slot[c]:slot[c + 1]] if len(keys) else no_keys
         if kern.parse_chunk(data, a, b, lut, order_base, pow10, arr.year, arr.exporter, arr.importer,
                           arr.product, arr.value, arr.quantity, arr.qbits, arr.present, arr.years,
-                          arr.used, st, out_keys, ne) != bp.OK:
+                          arr.used, st, out_keys, ne) != layout.OK:
             stop.set()
             return None
-        n = int(st[bp.ROWS])
+        n = int(st[layout.ROWS])
         products = np.flatnonzero(arr.present)
         arr.present[products] = 0
         arr.plut[products] = np.arange(len(products), dtype=np.int32)
         pi = arr.pindex[:n]
         kern.remap(arr.product[:n], arr.plut, pi)
-        nulls = int(st[bp.NULLS])
+        nulls = int(st[layout.NULLS])
         table = pa.table([
             pa.array(arr.year[:n]),
             pa.DictionaryArray.from_arrays(pa.array(arr.exporter[:n]), iso, safe=False),
@@ -335,7 +336,7 @@ def _parse_and_write(kern, buf, known, lut, target: Path, name: str, tick) -> di
             if c == 0:  # here, first (a small chunk): is the file in BACI's order?
                 fut = Future()
                 table = parse(0, arr)
-                if (table is not None and not meta[0][0][bp.ORDERED] and nchunks > 1
+                if (table is not None and not meta[0][0][layout.ORDERED] and nchunks > 1
                         and YEAR_SPAN * ne * ne * 1_000_000 < (1 << 62)):
                     keys = np.empty(slot[-1], np.int64)  # not sorted: keep the keys
                     table = parse(0, arr)
@@ -360,16 +361,16 @@ def _parse_and_write(kern, buf, known, lut, target: Path, name: str, tick) -> di
         used = np.bitwise_or.reduce([arr.used for arr in sets])
         ok = _ordered(stats, lut, used, order_base)
         if not ok and len(keys):
-            ok = _unique_packed(kern, keys, [(slot[c], int(st[bp.ROWS])) for c, st in enumerate(stats)],
+            ok = _unique_packed(kern, keys, [(slot[c], int(st[layout.ROWS])) for c, st in enumerate(stats)],
                                 ne, years, present_all)
         elif not ok:
             ok = _unique_keys(kern, buf, start, size, lut, years, present_all)
     writer.close()
-    rows = sum(int(s[bp.ROWS]) for s in stats)
+    rows = sum(int(s[layout.ROWS]) for s in stats)
     if not ok or rows == 0:
         return None
-    return {"rows": rows, "zero_value": sum(int(s[bp.ZEROS]) for s in stats),
-            "years": [int(bp.YEAR0 + y) for y in np.flatnonzero(years)]}
+    return {"rows": rows, "zero_value": sum(int(s[layout.ZEROS]) for s in stats),
+            "years": [int(layout.YEAR0 + y) for y in np.flatnonzero(years)]}
 
 
 def _ordered(stats, lut, used, order_base) -> bool:
@@ -381,8 +382,8 @@ def _ordered(stats, lut, used, order_base) -> bool:
     idx = lut[np.flatnonzero(used)]
     if len(np.unique(idx)) != len(idx):
         return False
-    return all(s[bp.ORDERED] for s in stats) and all(
-        stats[x][bp.LAST_KEY] < stats[x + 1][bp.FIRST_KEY] for x in range(len(stats) - 1))
+    return all(s[layout.ORDERED] for s in stats) and all(
+        stats[x][layout.LAST_KEY] < stats[x + 1][layout.FIRST_KEY] for x in range(len(stats) - 1))
 
 
 def _unique_packed(kern, keys, segments, ne, years, present_all) -> bool:
@@ -408,7 +409,7 @@ def _unique_keys(kern, buf, start, end, lut, years, present_all) -> bool:
     """True if no two lines share (year, exporter, importer, product): a second pass over the
     (validated) lines marking a bitmap of keys, or sorting them when the key space is large."""
     yrs = np.flatnonzero(years)
-    ymin = int(bp.YEAR0 + yrs[0])
+    ymin = int(layout.YEAR0 + yrs[0])
     ny = int(yrs[-1] - yrs[0]) + 1
     products = np.flatnonzero(present_all)
     plut = np.zeros(1_000_000, dtype=np.int64)

@@ -1,5 +1,5 @@
 """The numba implementation of the BACI parser kernels (grammar, rules and exact float conversion:
-see :mod:`.baci_parse`). Used where the C extension ``_baci_kernels`` was not built at install;
+see :mod:`.baci_parse`; shared slots and codes: :mod:`.baci_layout`). Used where the C extension ``_baci_kernels`` was not built at install;
 compiled on first use and cached on disk by numba. Same functions, arguments and results as the C
 kernels; the tests run both against the Arrow path.
 """
@@ -8,8 +8,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from tradepact.ledger.sources.baci_parse import (FIRST_KEY, LAST_KEY, MANT_MAX, NULLS, ORDERED, ROWS, STATUS,
-                                                  YEAR0, YEAR1, ZEROS)
+from tradepact.ledger.sources.baci_layout import (
+    BAD_NUMBER,
+    BAD_SYNTAX,
+    BAD_VALUE,
+    FIRST_KEY,
+    LAST_KEY,
+    MANT_MAX,
+    NULLS,
+    OK,
+    ORDERED,
+    PRODUCT_MAX,
+    PRODUCT_MIN,
+    ROWS,
+    STATUS,
+    YEAR0,
+    YEAR1,
+    ZEROS,
+)
 
 
 @njit(nogil=True, cache=True)
@@ -32,8 +48,9 @@ def _int(buf, pos, end):
 
 @njit(nogil=True, cache=True)
 def _number(buf, pos, end, pow10):
-    """Spaces then ``digits[.digits]`` at ``pos``: (status, value, new pos); status 0 = ok,
-    1 = not a number here (position unchanged past the spaces), 3 = outside the exact fast path."""
+    """Spaces then ``digits[.digits]`` at ``pos``: (status, value, new pos); status OK,
+    BAD_SYNTAX = not a number here (position unchanged past the spaces), BAD_NUMBER = outside the exact
+    fast path."""
     while buf[pos] == 32:
         pos += 1
     m = 0
@@ -46,7 +63,7 @@ def _number(buf, pos, end, pow10):
         nd += 1
         pos += 1
     if nd == 0:
-        return 1, 0.0, pos
+        return BAD_SYNTAX, 0.0, pos
     f = 0
     if buf[pos] == 46:  # '.'
         pos += 1
@@ -59,10 +76,10 @@ def _number(buf, pos, end, pow10):
             f += 1
             pos += 1
         if f == 0:
-            return 1, 0.0, pos
+            return BAD_SYNTAX, 0.0, pos
     if nd > 18 or m > MANT_MAX or f > 22:  # 18 digits cannot overflow int64
-        return 3, 0.0, pos
-    return 0, np.float64(m) / pow10[f], pos
+        return BAD_NUMBER, 0.0, pos
+    return OK, np.float64(m) / pow10[f], pos
 
 
 @njit(nogil=True, cache=True)
@@ -76,7 +93,7 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
     ``exporter``/``importer`` get those indices, ``product`` the HS code as an integer, ``value``
     USD millions, ``quantity`` tonnes with validity bits in ``qbits`` (Arrow's LSB-first layout,
     zeroed by the caller). ``present[k]``, ``years[t - 1800]`` and ``used[code]`` are set for what
-    occurs. ``stats`` gets ROWS, STATUS (0 = every line valid), ZEROS (values == 0), NULLS (null
+    occurs. ``stats`` gets ROWS, STATUS (OK = every line valid), ZEROS (values == 0), NULLS (null
     quantities), ORDERED (1 if the raw keys (t, i, j, k) strictly increase, compared as
     ``((t * order_base + i) * order_base + j) * 10**6 + k``; only if ``order_base > 0``),
     FIRST_KEY and LAST_KEY. If ``keys`` is not empty, ``keys[r]`` gets the packed key of row ``r``,
@@ -85,8 +102,8 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
     pos = start
     n = 0
     if end > start and buf[end - 1] != 10:  # the field loops rely on a final '\n'
-        stats[STATUS] = 1
-        return 1
+        stats[STATUS] = BAD_SYNTAX
+        return BAD_SYNTAX
     zeros = 0
     nulls = 0
     ordered = 1 if order_base > 0 else 0
@@ -94,30 +111,30 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
     first = -1
     top = len(lut)
     collect = len(keys) > 0
-    status = 0
+    status = OK
     while pos < end:
         t, pos = _int(buf, pos, end)
         if t < 0 or pos >= end or buf[pos] != 44:
-            status = 1
+            status = BAD_SYNTAX
             break
         i, pos = _int(buf, pos + 1, end)
         if i < 0 or pos >= end or buf[pos] != 44:
-            status = 1
+            status = BAD_SYNTAX
             break
         j, pos = _int(buf, pos + 1, end)
         if j < 0 or pos >= end or buf[pos] != 44:
-            status = 1
+            status = BAD_SYNTAX
             break
         k, pos = _int(buf, pos + 1, end)
         if k < 0 or pos >= end or buf[pos] != 44:
-            status = 1
+            status = BAD_SYNTAX
             break
         st, v, pos = _number(buf, pos + 1, end, pow10)
-        if st != 0:
+        if st != OK:
             status = st
             break
         if pos >= end or buf[pos] != 44:
-            status = 1
+            status = BAD_SYNTAX
             break
         pos += 1
         # q: empty, spaces + NA, or a number
@@ -128,7 +145,7 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
         q = 0.0
         if pos >= end or buf[pos] == 10 or buf[pos] == 13:
             if pos != qs:  # blanks only
-                status = 1
+                status = BAD_SYNTAX
                 break
             valid = False
         elif buf[pos] == 78:  # 'N'
@@ -136,11 +153,11 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
                 pos += 2
                 valid = False
             else:
-                status = 1
+                status = BAD_SYNTAX
                 break
         else:
             st, q, pos = _number(buf, pos, end, pow10)
-            if st != 0:
+            if st != OK:
                 status = st
                 break
         # end of line
@@ -150,21 +167,21 @@ def parse_chunk(buf, start, end, lut, order_base, pow10,
                 if pos + 1 < end and buf[pos + 1] == 10:
                     pos += 2
                 else:
-                    status = 1
+                    status = BAD_SYNTAX
                     break
             elif c == 10:
                 pos += 1
             else:
-                status = 1
+                status = BAD_SYNTAX
                 break
         # rules
-        if t < YEAR0 or t > YEAR1 or k < 10000 or k > 999999 or i >= top or j >= top:
-            status = 2
+        if t < YEAR0 or t > YEAR1 or k < PRODUCT_MIN or k > PRODUCT_MAX or i >= top or j >= top:
+            status = BAD_VALUE
             break
         ei = lut[i]
         mi = lut[j]
         if ei < 0 or mi < 0:
-            status = 2
+            status = BAD_VALUE
             break
         year[n] = t
         exporter[n] = ei

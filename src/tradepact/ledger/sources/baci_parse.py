@@ -9,8 +9,8 @@ that the Parquet writer runs on the other core at the same time
 functions, arguments and results: in C (``_baci_kernels.c``, compiled when the package is
 installed, so a fresh process starts it at once) and in numba (:mod:`.baci_kernels_numba`, used
 where no C compiler was available at install; loading numba costs ~1 s per process). This module
-holds what both share: the grammar below, the ``stats`` slots and status codes, and the choice of
-implementation (:func:`kernels`).
+holds the grammar below and the choice of implementation (:func:`kernels`); the ``stats`` slots,
+status codes and bounds both implementations share are in :mod:`.baci_layout`.
 
 The grammar accepted is deliberately narrow; anything else makes :func:`parse_chunk` return a
 nonzero status and the caller falls back to the Arrow reader, then to the general path (which
@@ -35,17 +35,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
-#: ``stats`` slots filled by :func:`parse_chunk`.
-ROWS, STATUS, ZEROS, NULLS, ORDERED, FIRST_KEY, LAST_KEY = range(7)
-NSTATS = 8
-YEAR0, YEAR1 = 1800, 2200
-#: Status codes (nonzero = declined; the position is irrelevant, the general path reports it).
-OK, BAD_SYNTAX, BAD_VALUE, BAD_NUMBER = 0, 1, 2, 3
-
-_POW10 = np.array([10.0 ** e for e in range(23)], dtype=np.float64)  # all exact doubles
-#: Largest mantissa accepted (every integer up to it is an exact double).
-MANT_MAX = 1 << 53
 
 #: ``TRADEPACT_BACI_KERNELS``: ``c`` or ``numba`` to force one implementation (tests, benchmarks).
 KERNELS_ENV = "TRADEPACT_BACI_KERNELS"

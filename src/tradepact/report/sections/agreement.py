@@ -74,7 +74,7 @@ def _years_text(ranges) -> str:
 
 def korus_section() -> Section:
     """The "Agreement" section of the KORUS report, from the built-in agreement only."""
-    from tradepact.agreements import load_agreement, quotas
+    from tradepact.agreements import changes, load_agreement, quotas, text_as_of
     from tradepact.agreements.staging import describe
 
     ag = load_agreement("korus")
@@ -121,7 +121,7 @@ def korus_section() -> Section:
                        source="tradepact built-in KORUS agreement", flag_column="confirmed"))
 
     # what 2018 changed
-    ch = ag.changes()
+    ch = changes(ag)
     y18 = ch[ch["effective"].map(lambda d: d.year in (2018, 2019)) & (ch["target_kind"] != "category")]
     table = pd.DataFrame({
         "amendment": y18["amendment"], "in force": y18["effective"].astype(str), "target": y18["target"],
@@ -154,7 +154,7 @@ def korus_section() -> Section:
                        source="tradepact built-in KORUS agreement", flag_column="confirmed", floatfmt="{:,.0f}"))
 
     # where the built-in figures are unconfirmed
-    text = ag.as_of(None)
+    text = text_as_of(ag, None)
     rows = []
     for ln in text.lines:
         issues = []

@@ -34,7 +34,22 @@ import numpy as np
 import pandas as pd
 
 from tradepact.simulate.ge.baseline import Baseline
-from tradepact.simulate.ge.solver import SolverReport
+
+
+@dataclass
+class SolverReport:
+    """How the solve went: iterations, final max relative excess demand, residual history."""
+
+    converged: bool
+    iterations: int
+    residual: float
+    tol: float
+    history: list[float] = field(default_factory=list)
+    method: str = "fixed-point + Anderson"
+
+    def to_dict(self) -> dict:
+        return {"converged": self.converged, "iterations": self.iterations, "max_rel_excess_demand": self.residual,
+                "tol": self.tol, "method": self.method}
 
 
 def _pct(new, old):
@@ -171,7 +186,7 @@ class GEResult:
         return f"<pre>{self.summary()}</pre>" + self.to_frame().to_html(index=False, float_format="{:,.4f}".format)
 
     def to_dict(self) -> dict:
-        from tradepact.cli.output import records
+        from tradepact.results import records
 
         return {"closure": self.closure, "deficits": self.deficits, "reference": self.reference,
                 "baseline": self.baseline.kind, "label": self.label, "solver": self.report.to_dict(),
@@ -179,7 +194,7 @@ class GEResult:
                 "countries": records(self.to_frame()), "pairs": records(self.pairs())}
 
     def to_json(self, **kw) -> str:
-        from tradepact.cli.output import dumps
+        from tradepact.results import dumps
 
         return dumps(self.to_dict())
 

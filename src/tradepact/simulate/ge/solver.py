@@ -14,30 +14,13 @@ returns an unconverged equilibrium.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from tradepact.errors import NotConvergedError
-from tradepact.simulate.ge.model import Economy
+from tradepact.errors import ConfigError, NotConvergedError
+from tradepact.simulate.ge.equilibrium import Economy, Shock
+from tradepact.simulate.ge.results import GEResult, SolverReport
 
 DEFAULT_TOL = 1e-10
-
-
-@dataclass
-class SolverReport:
-    """How the solve went: iterations, final max relative excess demand, residual history."""
-
-    converged: bool
-    iterations: int
-    residual: float
-    tol: float
-    history: list[float] = field(default_factory=list)
-    method: str = "fixed-point + Anderson"
-
-    def to_dict(self) -> dict:
-        return {"converged": self.converged, "iterations": self.iterations, "max_rel_excess_demand": self.residual,
-                "tol": self.tol, "method": self.method}
 
 
 def solve_prices(econ: Economy, deficits: str = "multiplicative", conditional: bool = False,
@@ -114,10 +97,6 @@ def solve(baseline, shock=None, *, closure: str = "full", deficits: str = "multi
     ``reference``: report nominal values relative to this country's price index (P̂_ref = 1),
     as the book (DEU) and gegravity do; default: world factory-gate income held fixed.
     """
-    from tradepact.errors import ConfigError
-    from tradepact.simulate.ge.model import Shock
-    from tradepact.simulate.ge.results import GEResult
-
     if closure not in CLOSURES:
         raise ConfigError(f"closure must be one of {', '.join(CLOSURES)}; got {closure!r}")
     if deficits not in ("multiplicative", "additive"):
@@ -162,8 +141,6 @@ def solve(baseline, shock=None, *, closure: str = "full", deficits: str = "multi
 
 def _gegravity(baseline, econ, ref, reference, tol, max_iter, shock):
     import pandas as pd
-
-    from tradepact.simulate.ge.results import GEResult
 
     th = float(baseline.theta[0])
     x, st, report = solve_prices(econ, "multiplicative", conditional=True, tol=tol, max_iter=max_iter)

@@ -34,7 +34,7 @@ class MonteCarloResult:
     quantiles: tuple[float, float]
 
     def to_dict(self) -> dict:
-        from tradepact.cli.output import records
+        from tradepact.results import records
 
         return {"draws": self.n_draws, "failed": self.failed, "quantiles": list(self.quantiles),
                 "bands": records(self.bands)}

@@ -17,7 +17,7 @@ import pandas as pd
 from tradepact.errors import ConfigError, DataFormatError
 from tradepact.simulate.ge.baseline import Baseline, codes
 from tradepact.simulate.ge.costs import build_costs, country_values
-from tradepact.simulate.ge.model import Shock
+from tradepact.simulate.ge.equilibrium import Shock
 from tradepact.simulate.ge.results import GEResult
 from tradepact.simulate.ge.solver import solve
 

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from tradepact.simulate.ge.baseline import Baseline
-from tradepact.simulate.ge.model import Shock
+from tradepact.simulate.ge.equilibrium import Shock
 
 REGIONS = ("USA", "KOR", "CHN", "JPN", "EU", "CAN", "MEX", "ROW")
 DEFAULT_THETA = 5.0  # σ = 6: a central value of the trade elasticity (Head & Mayer 2014 survey)
