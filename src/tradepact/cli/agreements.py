@@ -93,7 +93,7 @@ def _warn_outside(ag, codes: list[str], yrs: list[int], res: pd.DataFrame) -> No
              "the rates shown are the agreement's base rates, not necessarily what was applied then")
 
 
-@app.command("agreements")
+@app.command("agreements", epilog="Examples:\n\n  tradepact agreements\n\n  tradepact agreements --file my.yaml --format json")
 def agreements_cmd(
     file: Optional[Path] = typer.Option(None, "--file", help="Validate and describe this agreement YAML file."),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
@@ -113,7 +113,7 @@ def agreements_cmd(
     emit(frame, fmt, title="Agreements" if file is None else "Agreement file")
 
 
-@app.command("schedule")
+@app.command("schedule", epilog="Examples:\n\n  tradepact schedule korus --importer KOR --exporter USA --hs 0201 --years 2012-2026\n\n  tradepact schedule korus --changes")
 def schedule_cmd(
     agreement: Optional[str] = typer.Argument(None, help=AGREEMENT_HELP, show_default=False),
     file: Optional[Path] = typer.Option(None, "--file", help=FILE_HELP),

@@ -18,7 +18,7 @@ FORMAT_HELP = "One of: baci, comtrade, itpd-e, gravity-panel, services."
 STORE_HELP = "Store directory (default: $TRADEPACT_STORE or the user data directory)."
 
 
-@data_app.command("import")
+@data_app.command("import", epilog="Examples:\n\n  tradepact data import gravity-panel agtpa_applications.csv --store ledger-store\n\n  tradepact data import baci BACI_HS17_Y2022_V202401b.csv --country-codes country_codes_V202401b.csv --store ledger-store")
 def import_(
     fmt: str = typer.Argument(..., metavar="FORMAT", help=FORMAT_HELP),
     paths: List[Path] = typer.Argument(..., metavar="PATH...", help="Files in that format."),
@@ -69,7 +69,7 @@ def import_(
         out.print(f"{zeros:,} zero-value rows were kept (zero flows matter for gravity estimation).", style="dim")
 
 
-@data_app.command("list")
+@data_app.command("list", epilog="Examples:\n\n  tradepact data list --store ledger-store")
 def list_(
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
     fmt_out: Format = typer.Option(Format.table, "--format", help="Output: table, csv or json."),

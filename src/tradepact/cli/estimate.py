@@ -112,7 +112,7 @@ def _locate_csv_fault(p: Path) -> None:
                                   got=str(exc)) from None
 
 
-@app.command("estimate")
+@app.command("estimate", epilog="Examples:\n\n  tradepact estimate agtpa_applications.csv -f \"trade ~ log(dist) + cntg + lang + clny | exporter^year + importer^year\" --where \"year = 2006 and exporter <> importer\"\n\n  tradepact estimate agtpa_applications.csv -f \"trade ~ csw(rta, rta_lag4) | exporter^year + importer^year + pair_id\" --where \"year in (1994, 1998, 2002, 2006)\" --format markdown")
 def estimate_cmd(
     data: str = typer.Argument(..., help="CSV or Parquet file with one row per exporter-importer-year, or "
                                "ledger:DATASET[:PRODUCT] to read the ledger store (goods summed + gravity covariates)."),

@@ -70,7 +70,7 @@ def _read_estimate(path: Path):
     return coefs, ses, None
 
 
-@app.command("ge")
+@app.command("ge", epilog="Examples:\n\n  tradepact ge trade_without_border_2006.csv --theta 7 --costs \"ln_DIST=-0.79,CNTG=0.67,INTL_BRDR=-2.47\" --set INTL_BRDR=0 --closure conditional")
 def ge_command(
     data: Path = typer.Argument(..., help="Pair data (CSV/Parquet): exporter, importer, trade, cost variables."),
     theta: float = typer.Option(..., "--theta", help="Trade elasticity θ = σ − 1 (> 0)."),

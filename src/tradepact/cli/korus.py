@@ -12,7 +12,7 @@ from tradepact.cli.app import app
 from tradepact.cli.output import output_dir, rich_table
 
 
-@app.command("korus")
+@app.command("korus", epilog="Examples:\n\n  tradepact korus\n\n  tradepact korus --out korus-2026")
 def korus_cmd(
     out: Path = typer.Option(Path("korus-report"), "--out", help="Directory for the HTML report"),
 ) -> None:

@@ -45,7 +45,7 @@ def _parse_date(text: str, option: str) -> dt.date:
         raise ConfigError(f"{option}: expected a date YYYY-MM-DD, got {text!r}") from exc
 
 
-@app.command("ledger")
+@app.command("ledger", epilog="Examples:\n\n  tradepact ledger USA KOR --from 2006 --to 2024\n\n  tradepact ledger KOR USA --agreement korus --format csv")
 def ledger_cmd(
     a: str = typer.Argument(..., metavar="A", help="Country whose point of view is taken (ISO3), e.g. USA"),
     b: str = typer.Argument(..., metavar="B", help="Partner country (ISO3), e.g. KOR"),

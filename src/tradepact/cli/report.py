@@ -21,7 +21,7 @@ def _formats(charts: str) -> tuple[str, ...]:
     return out
 
 
-@app.command("report")
+@app.command("report", epilog="Examples:\n\n  tradepact report auto-tariff-25 --out auto-report --charts none\n\n  tradepact report korus --out korus-brief --charts none")
 def report(
     target: str = typer.Argument(..., help="'korus' for the KORUS report, or a built-in scenario name "
                                            "(e.g. auto-tariff-25), or a scenario YAML file."),

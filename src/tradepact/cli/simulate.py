@@ -57,7 +57,7 @@ def _write_out(result, out: Path) -> list[Path]:
     return paths
 
 
-@app.command("simulate")
+@app.command("simulate", epilog="Examples:\n\n  tradepact simulate auto-tariff-25 --level sector\n\n  tradepact simulate auto-tariff-25 --format csv --out auto-results")
 def simulate_cmd(
     scenario: str = typer.Argument(..., help="Scenario YAML file or built-in name (see `tradepact scenarios`)"),
     fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json"),
@@ -110,7 +110,7 @@ def simulate_cmd(
         console.print(f"caveat: {cav}", style="yellow", highlight=False)
 
 
-@app.command("compare")
+@app.command("compare", epilog="Examples:\n\n  tradepact compare no-korus auto-tariff-25 --level total")
 def compare_cmd(
     a: str = typer.Argument(..., help="First scenario (file or built-in name)"),
     b: str = typer.Argument(..., help="Second scenario (file or built-in name)"),
@@ -143,7 +143,7 @@ def compare_cmd(
     console.print(rb.summary(), highlight=False)
 
 
-@app.command("scenarios")
+@app.command("scenarios", epilog="Examples:\n\n  tradepact scenarios\n\n  tradepact scenarios --format json")
 def scenarios_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json")) -> None:
     """List the built-in scenarios (name, years, models, description)."""
     import pandas as pd

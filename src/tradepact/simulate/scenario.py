@@ -600,8 +600,11 @@ def _apply_changes(scn: Scenario, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
             continue
         m = _match(frame, ch)
         if not m.any():
-            notes.append(f"changes[{i}] ({ch.kind} {ch.importer or '*'}<-{ch.exporter or '*'} HS "
-                         f"{','.join(ch.hs_list() or ['*'])}) matches no flow with trade in the data: no PE effect")
+            what = {"tariff": "tariff change", "quota": "quota"}.get(ch.kind, f"{ch.kind} change")
+            hs = ", ".join(ch.hs_list() or []) or "all products"
+            notes.append(f"The {what} on {ch.importer or 'all'} imports from {ch.exporter or 'all partners'} of HS "
+                         f"{hs} (change {i + 1} in the scenario) has no partial-equilibrium effect: the data hold no "
+                         "trade in those products between those countries.")
             continue
         targets = ["after"] + (["before"] if ch.also_baseline else [])
         if ch.kind == "tariff":
