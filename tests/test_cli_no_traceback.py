@@ -138,16 +138,27 @@ def test_unknown_option_is_one_usage_line(bad_inputs, capsys, command):
 
 
 def test_an_unexpected_failure_is_one_line_unless_debugging(capsys, monkeypatch):
-    """A bug still reaches the user as one line (with how to get the traceback)."""
+    """The console script (``run``) reports a bug as one line, with how to get the traceback."""
+    from tradepact.cli import run
     import tradepact.cli.agreements as agreements_cli
 
     def boom(name):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(agreements_cli, "load_agreement", boom)
-    assert main(["agreements"]) == 1
+    assert run(["agreements"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "internal error (ZeroDivisionError" in err and "TRADEPACT_DEBUG" in err
+    with pytest.raises(ZeroDivisionError):  # main(), which tests call, lets a bug raise
+        main(["agreements"])
     monkeypatch.setenv("TRADEPACT_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
-        main(["agreements"])
+        run(["agreements"])
+
+
+def test_the_console_script_is_run():
+    import tomllib
+    from pathlib import Path
+
+    meta = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert meta["project"]["scripts"]["tradepact"] == "tradepact.cli:run"

@@ -54,15 +54,24 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         _one_line_error(" ".join(exc.format_message().split()) + hint)
         return int(getattr(exc, "exit_code", 2))
-    except Exception as exc:  # a bug in tradepact: one line for the user, the traceback on request
+    return 0
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The ``tradepact`` console script: :func:`main`, and an unexpected failure (a bug in tradepact)
+    as one line for the user instead of a traceback (``TRADEPACT_DEBUG=1`` shows the traceback).
+    Tests call :func:`main`, where a bug still raises."""
+    try:
+        return main(argv)
+    except Exception as exc:
         import os
 
         if os.environ.get("TRADEPACT_DEBUG"):
             raise
-        _one_line_error(f"internal error ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        _one_line_error(f"internal error ({type(exc).__name__}: {first}); "
                         "please report it — rerun with TRADEPACT_DEBUG=1 for the traceback")
         return 1
-    return 0
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
@@ -81,4 +90,4 @@ def _one_line_error(message: str) -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(run())
