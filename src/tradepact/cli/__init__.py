@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = _warning_line
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # a command's typer.Exit(n) comes back as n
     except TradepactError as exc:
         _one_line_error(str(exc))
         return 2
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         _one_line_error(" ".join(exc.format_message().split()) + hint)
         return int(getattr(exc, "exit_code", 2))
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def run(argv: list[str] | None = None) -> int:
