@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tradepact.cli import main
@@ -62,6 +63,8 @@ def readme_commands(text: str) -> list[list[str]]:
     for line in _code_lines(text):
         if "…" in line:  # an output sample or a placeholder line, not a command
             continue
+        if "tcp://head" in line:  # needs a running Dask cluster ("Running on a cluster"): shown, not run
+            continue
         for part in line.split("&&"):
             argv = shlex.split(_drop_optional(part), comments=True)
             if argv and argv[0] == "tradepact":
@@ -103,6 +106,11 @@ def workspace(tmp_path_factory, shared_data):
     }
     from importlib import resources
 
+    panel = pd.read_parquet(shared_data / "agtpa_applications" / "agtpa_applications.parquet")
+    panel = panel[panel["year"].isin([1994, 1998, 2002, 2006])]
+    sectors = pd.concat([panel.assign(sector="goods"), panel.assign(sector="more goods", trade=panel["trade"] * 0.5)])
+    sectors.to_parquet(d / "sectors.parquet")
+    subs["sectors.parquet"] = str(d / "sectors.parquet")
     my = d / "my.yaml"
     my.write_text((resources.files("tradepact.agreements") / "builtin" / "korus.yaml").read_text(encoding="utf-8"))
     subs["my.yaml"] = str(my)
