@@ -648,8 +648,8 @@ def _apply_changes(scn: Scenario, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
             what = {"tariff": "tariff change", "quota": "quota"}.get(ch.kind, f"{ch.kind} change")
             hs = ", ".join(ch.hs_list() or []) or "all products"
             notes.append(f"The {what} on {ch.importer or 'all'} imports from {ch.exporter or 'all partners'} of HS "
-                         f"{hs} (change {i + 1} in the scenario) has no partial-equilibrium effect: the data hold no "
-                         "trade in those products between those countries.")
+                         f"{hs} (change {i + 1} in the scenario) has no partial-equilibrium effect: there is no flow of "
+                         "those products between those countries in the data.")
             continue
         targets = ["after"] + (["before"] if ch.also_baseline else [])
         if ch.kind == "tariff":
