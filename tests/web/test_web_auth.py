@@ -28,6 +28,9 @@ def _bearer(token: str) -> dict[str, str]:
 
 def _operations(server) -> list[tuple[str, str]]:
     schema = httpx.get(server.url + "/openapi.json", headers=_bearer(server.token)).json()
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "security" not in schema["paths"]["/api/health"]["get"]
+    assert schema["paths"]["/api/runs"]["post"]["security"] == [{"bearer": []}]
     ops = [(method.upper(), path.replace("{", "").replace("}", ""))  # {run_id} -> run_id
            for path, item in schema["paths"].items() for method in item if method in ("get", "post", "put",
                                                                                          "patch", "delete")]

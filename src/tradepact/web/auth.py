@@ -481,3 +481,27 @@ def logout_route(app) -> None:
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(name, path="/", httponly=True, samesite="strict")
         return response
+
+
+def document_security(app) -> None:
+    """Declare the Bearer token in the OpenAPI document (every operation but the health check),
+    so API clients and the /docs page know how to authenticate."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        if app.state.auth.enabled:
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+                "type": "http", "scheme": "bearer",
+                "description": "the token `tradepact serve` printed (or TRADEPACT_TOKEN); browsers use the session "
+                               "cookie set by the ?token= link or the login form"}
+            for path, item in schema.get("paths", {}).items():
+                for method, op in item.items():
+                    if isinstance(op, dict) and (method.upper(), path) not in PUBLIC:
+                        op["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
