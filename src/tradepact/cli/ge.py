@@ -88,6 +88,10 @@ def ge_command(
     draws: int = typer.Option(0, "--draws", help="Monte Carlo draws of the coefficients (needs std errors) for 95% bands."),
     theta_se: Optional[float] = typer.Option(None, "--theta-se", help="Standard error of θ for the Monte Carlo."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the Monte Carlo."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="TRADEPACT_SCHEDULER",
+                                            help="Where --draws run: serial | local (default) | tcp://host:8786."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Keep finished Monte Carlo chunks here; a re-run "
+                                           "solves only the missing ones."),
     exporter: str = typer.Option("exporter", "--exporter"),
     importer: str = typer.Option("importer", "--importer"),
     trade: str = typer.Option("trade", "--trade"),
@@ -114,14 +118,21 @@ def ge_command(
     summary = cf.country_summary()
     bands = None
     if draws:
-        from rich.progress import Progress
+        bands = monte_carlo_from_frame(frame, costs=coefs, std_errors=ses, theta=theta, theta_se=theta_se,
+                                       draws=draws, seed=seed, progress=True, vcov=vcov, scheduler=scheduler,
+                                       results=results, **kw)
+        if bands.errors:
+            from rich.console import Console
 
-        with Progress(transient=True) as prog:
-            task = prog.add_task(f"Monte Carlo ({draws} draws)", total=draws)
-            mc = monte_carlo_from_frame(frame, costs=coefs, std_errors=ses, theta=theta, theta_se=theta_se,
-                                        draws=draws, seed=seed, progress=lambda k: prog.advance(task, k), vcov=vcov,
-                                        **kw)
-        bands = mc
+            err = Console(stderr=True)
+            for e in bands.errors:
+                err.print(f"[red]failed[/] {e}", highlight=False, soft_wrap=True)
+    _print_ge(cf, summary, bands, fmt, baseline, deficits)
+    if bands is not None and bands.errors:
+        raise typer.Exit(1)
+
+
+def _print_ge(cf, summary, bands, fmt, baseline, deficits) -> None:
     table = pd.DataFrame([{"country": k, **v} for k, v in summary.items()])
     if fmt == Format.json:
         payload: dict = dict(summary)
