@@ -35,7 +35,6 @@ def load_data(path: str, where: str | None = None, store: str | None = None) -> 
     import duckdb
 
     from tradepact.gravity.panel import add_ids, panel_from_store
-    from tradepact.ledger.row_filter import compile_where
 
     con = duckdb.connect()
     try:
@@ -66,6 +65,8 @@ def load_data(path: str, where: str | None = None, store: str | None = None) -> 
                                       got=str(exc).splitlines()[0]) from None
             source = str(p)
         if where:
+            from tradepact.ledger.row_filter import compile_where
+
             rel = rel.filter(compile_where(where, rel.columns))
         try:
             return add_ids(rel.df())

@@ -162,6 +162,9 @@ def _one(lhs: str, xs: str, fe_terms: list[str], text: str, fe_text: str) -> For
     regressors: list[str] = []
     if rhs:
         for t in kept:
+            if "^" in t and not t.startswith("I("):
+                raise ConfigError(f"formula {text!r}: cannot read regressor {t!r}; '^' combines fixed effects after "
+                                  "'|' (e.g. 'y ~ x | exporter^year'); a power is written I(x**2)")
             _check_expr(t, text)
         from formulaic import Formula as _FormulaicFormula
 
