@@ -49,7 +49,7 @@ def test_auto_tariff_25(results):
     others = df[~df.index.isin(cars.index) | (df.hs != "8703") | (df.importer != "USA")]
     others = others[~((others.importer == "USA") & (others.hs == "8703"))]
     assert np.abs(others["trade_creation"]).max() < 1e-9  # nothing else changes
-    doc = res.to_json()
+    doc = res.to_dict()
     assert doc["scenario"] == "auto-tariff-25" and doc["totals"]["trade_creation"] == pytest.approx(12 * tc, rel=1e-9)
 
 
