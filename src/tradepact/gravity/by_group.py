@@ -20,7 +20,7 @@ from typing import Any, Hashable
 
 import pandas as pd
 
-from tradepact.errors import ConfigError, DataFormatError, TradepactError
+from tradepact.errors import ConfigError, DataFormatError, TradepactError, check_choice
 
 #: environment of the worker processes (read when NumPy's BLAS loads, i.e. at worker start)
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -45,8 +45,7 @@ def estimate_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str
     column name, ssc, …). Returns ``{group key: GravityResults}``, keys sorted. Rows whose group is
     missing are not estimated: a warning counts them (a :class:`ConfigError` if no row has a group).
     """
-    if model not in ("ppml", "ols"):
-        raise ConfigError(f"model must be 'ppml' or 'ols', not {model!r}")
+    check_choice("model", model, ("ppml", "ols"))
     cols = [by] if isinstance(by, str) else list(by)
     missing = [c for c in cols if c not in data.columns]
     if missing:
