@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tradepact.errors import ParameterError
 from tradepact.results import Result, records
 from tradepact.simulate.ge.baseline import Baseline
 
@@ -189,3 +190,9 @@ class GEResult(Result):
                 "baseline": self.baseline.kind, "label": self.label, "solver": self.report.to_dict(),
                 "notes": list(self.baseline.notes),
                 "countries": records(self.to_frame()), "pairs": records(self.pairs())}
+
+    def gegravity_frame(self) -> pd.DataFrame:
+        """Country results under gegravity 0.3's column labels (closure='gegravity' only)."""
+        if self.closure != "gegravity":
+            raise ParameterError("closure", "gegravity_frame() is only defined for closure='gegravity'")
+        return self.extra["gegravity"]
