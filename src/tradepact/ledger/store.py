@@ -179,7 +179,26 @@ class LedgerStore:
     """A directory of canonical Parquet tables with a DuckDB query layer.
 
     Tables (SQL views in :meth:`sql`): ``goods``, ``services``, ``gravity`` (see
-    :mod:`tradepact.ledger.schema`). Money in USD millions.
+    :mod:`tradepact.ledger.schema`). Money in USD millions. Open one with :meth:`open`.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The store's directory (``LedgerStore.open(path)`` creates it if needed; without a path it
+        uses ``$TRADEPACT_STORE`` or the user data directory).
+
+    Returns
+    -------
+    LedgerStore
+        ``import_files(format, paths)`` fills it (an :class:`ImportReport`), ``contents()`` lists
+        what it holds, ``goods_bilateral(a, b)`` and :meth:`sql` query it.
+
+    Raises
+    ------
+    StoreError
+        The directory cannot be created, or its manifest is corrupt.
+    DataFormatError
+        An imported file breaks its format (file, row and field named; the store is unchanged).
     """
 
     def __init__(self, path: Path):
