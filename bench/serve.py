@@ -1,8 +1,9 @@
 """Load test of the dashboard API on loopback: throughput and latency, and no failed or lost run.
 
-Starts ``tradepact serve``'s app (uvicorn, 127.0.0.1, a free port, a temporary store, a
-2-process run pool) in a subprocess, then drives it with a bounded number of client threads
-for a bounded time:
+Starts ``tradepact serve`` (uvicorn, 127.0.0.1, a free port, a temporary store, a 2-process run
+pool, a token made here and passed in ``TRADEPACT_TOKEN``) in a subprocess, then drives it with
+a bounded number of client threads for a bounded time, every request carrying the token as
+``Authorization: Bearer``:
 
 1. ``GET /api/ledger`` (USA–KOR, varying year windows) — C clients for T seconds;
 2. ``GET /api/agreements/korus/rates`` (beef, cars, trucks) — C clients for T seconds;
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -47,16 +49,21 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 class Server:
-    """The dashboard in a subprocess on 127.0.0.1 (stopped by its pid on exit)."""
+    """``tradepact serve`` in a subprocess on 127.0.0.1 (stopped by its pid on exit); every client
+    sends :attr:`headers` (the Bearer token). All clients share the token, so they are one client
+    to the per-client run limits: the queue limit is raised to the number of clients."""
 
-    def __init__(self, store: str, workers: int):
+    def __init__(self, store: str, workers: int, clients: int):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        code = ("import uvicorn; from tradepact.web.app import create_app; "
-                f"uvicorn.run(create_app({store!r}, workers={workers}), host='127.0.0.1', port={self.port}, "
-                "log_level='warning')")
+        self.token = secrets.token_hex(24)
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+        args = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--store", store, "--workers",
+                str(workers), "--max-queued-per-client", str(clients)]
+        code = "import sys; from tradepact.cli import main; sys.exit(main())"
         env = {k: v for k, v in os.environ.items() if k != "TRADEPACT_STORE"}
-        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+        env["TRADEPACT_TOKEN"] = self.token
+        self.proc = subprocess.Popen([sys.executable, "-c", code, *args], env=env, stderr=subprocess.DEVNULL)
 
     def __enter__(self):
         import httpx
@@ -82,21 +89,21 @@ class Server:
             self.proc.wait()
 
 
-def hammer(url: str, paths: list[str], clients: int, seconds: float) -> dict:
+def hammer(url: str, headers: dict, paths: list[str], clients: int, seconds: float) -> dict:
     """``clients`` threads GET ``paths`` round-robin for ``seconds``; latencies in ms."""
     import httpx
 
     lat: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    with httpx.Client(base_url=url, timeout=60) as c:  # warm-up: each path once, not counted
+    with httpx.Client(base_url=url, timeout=60, headers=headers) as c:  # warm-up: each path once, not counted
         for p in paths:
             c.get(p)
     stop = time.monotonic() + seconds
 
     def worker(k: int) -> None:
         mine, bad = [], []
-        with httpx.Client(base_url=url, timeout=30) as c:
+        with httpx.Client(base_url=url, timeout=30, headers=headers) as c:
             i = k
             while time.monotonic() < stop:
                 t0 = time.perf_counter()
@@ -144,9 +151,10 @@ def scenario_texts(base: str, count: int) -> list[str]:
     return out
 
 
-def run_scenarios(url: str, texts: list[str], clients: int, ledger_path: str) -> dict:
+def run_scenarios(url: str, headers: dict, texts: list[str], clients: int, ledger_path: str) -> dict:
     """Submit every text from ``clients`` threads, poll each run to its end; meanwhile one
-    client reads the ledger. Returns latencies and the runs as stored."""
+    client reads the ledger. A 429 (run limits) is retried after its Retry-After and counted.
+    Returns latencies and the runs as stored."""
     import httpx
 
     submit_lat, total_lat, runs = [], [], {}
@@ -155,9 +163,10 @@ def run_scenarios(url: str, texts: list[str], clients: int, ledger_path: str) ->
     done_event = threading.Event()
     ledger_lat: list[float] = []
     ledger_errors: list[str] = []
+    refused = [0]
 
     def client() -> None:
-        with httpx.Client(base_url=url, timeout=60) as c:
+        with httpx.Client(base_url=url, timeout=60, headers=headers) as c:
             while True:
                 with lock:
                     if not queue:
@@ -165,6 +174,11 @@ def run_scenarios(url: str, texts: list[str], clients: int, ledger_path: str) ->
                     i, text = queue.pop()
                 t0 = time.perf_counter()
                 r = c.post("/api/runs", json={"scenario_text": text})
+                while r.status_code == 429:
+                    with lock:
+                        refused[0] += 1
+                    time.sleep(float(r.headers.get("retry-after", "1")))
+                    r = c.post("/api/runs", json={"scenario_text": text})
                 t1 = time.perf_counter()
                 if r.status_code != 202:
                     with lock:
@@ -183,7 +197,7 @@ def run_scenarios(url: str, texts: list[str], clients: int, ledger_path: str) ->
                     runs[i] = run
 
     def ledger_reader() -> None:
-        with httpx.Client(base_url=url, timeout=30) as c:
+        with httpx.Client(base_url=url, timeout=30, headers=headers) as c:
             while not done_event.is_set():
                 t0 = time.perf_counter()
                 r = c.get(ledger_path)
@@ -196,7 +210,7 @@ def run_scenarios(url: str, texts: list[str], clients: int, ledger_path: str) ->
     wall = run_threads([threading.Thread(target=client) for _ in range(clients)])
     done_event.set()
     reader.join()
-    return {"wall": wall, "submit": submit_lat, "total": total_lat, "runs": runs,
+    return {"wall": wall, "submit": submit_lat, "total": total_lat, "runs": runs, "refused": refused[0],
             "ledger_during": ledger_lat, "ledger_errors": ledger_errors}
 
 
@@ -236,10 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     d_run = direct_ms(lambda: run_scenario(yaml.safe_load(texts[0])).to_dict(), 5)
     expected = {i: run_scenario(yaml.safe_load(t)).totals() for i, t in enumerate(texts)}
 
-    with tempfile.TemporaryDirectory(prefix="tradepact-bench-") as store, Server(store, workers=2) as srv:
-        led = hammer(srv.url, ledger_paths, clients, seconds)
-        rat = hammer(srv.url, rate_paths, clients, seconds)
-        sc = run_scenarios(srv.url, texts, clients, ledger_paths[0])
+    with tempfile.TemporaryDirectory(prefix="tradepact-bench-") as store, Server(store, workers=2, clients=clients) as srv:
+        led = hammer(srv.url, srv.headers, ledger_paths, clients, seconds)
+        rat = hammer(srv.url, srv.headers, rate_paths, clients, seconds)
+        sc = run_scenarios(srv.url, srv.headers, texts, clients, ledger_paths[0])
 
     # every run: done, its own result, nothing lost
     problems = []
@@ -282,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(t)
     done = sum(1 for r in sc["runs"].values() if r.get("status") == "done")
     console.print(f"runs: {len(texts)} submitted, {done} done with their own results, "
-                  f"{len(texts) - done} failed or lost")
+                  f"{len(texts) - done} failed or lost; {sc['refused']} submissions answered 429 and retried")
     if problems:
         for p in problems[:20]:
             console.print(f"[red]problem:[/] {p}")

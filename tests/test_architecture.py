@@ -1,6 +1,7 @@
 """The house rules that keep the package a stack of layers, checked on the source itself.
 
-Layers point down: foundation (errors, countries, products, fields, results, data) <- ledger,
+Layers point down: foundation (errors, countries, products, fields, results, data,
+execution) <- ledger,
 agreements <- gravity, simulate <- report <- web <- cli (and the front door, which only the
 package's lazy ``__getattr__`` loads, by name). Every ``import`` statement in the
 package is read (function-level imports included): none may reach a higher layer, and no set
@@ -23,7 +24,7 @@ PACKAGE = Path(tradepact.__file__).parent
 #: Layer of each top-level module or subpackage of ``tradepact`` (lower = more basic).
 LAYERS = {
     "": 0,  # the package itself: version, error family and the lazy front door (names only)
-    "errors": 0, "countries": 0, "products": 0, "fields": 0, "results": 0, "data": 0,
+    "errors": 0, "countries": 0, "products": 0, "fields": 0, "results": 0, "data": 0, "execution": 0,
     "ledger": 1, "agreements": 1,
     "gravity": 2, "simulate": 2,
     "report": 3,

@@ -168,7 +168,7 @@ def test_concurrent_real_runs_in_worker_processes_never_mix(web_store):
     from tradepact.web.app import create_app
 
     app = create_app(web_store, workers=2, mode="process")
-    with TestClient(app) as c:
+    with TestClient(app, headers={"Authorization": f"Bearer {app.state.auth.token}"}) as c:
         base = c.get("/api/scenarios/auto-tariff-25").json()["text"]
         texts = [base.replace("name: auto-tariff-25", f"name: cars-{k}").replace("rate: 0.25", f"rate: 0.{k:02d}")
                  for k in (5, 15, 30)]
@@ -200,7 +200,7 @@ def test_run_over_the_time_limit_is_stopped_and_recorded(web_store):
     from tradepact.web.app import create_app
 
     app = create_app(web_store, workers=1, mode="thread", run_time_limit=0.5)
-    with TestClient(app) as c:
+    with TestClient(app, headers={"Authorization": f"Bearer {app.state.auth.token}"}) as c:
         base = c.get("/api/scenarios/auto-tariff-25").json()["text"]
         text = base + "draws:\n  n: 10000\n  seed: 1\n"
         r = c.post("/api/runs", json={"scenario_text": text})

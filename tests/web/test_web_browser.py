@@ -1,6 +1,6 @@
 """End-to-end in real headless Chromium (Debian's /usr/bin/chromium driven by Playwright):
-the dashboard on a live uvicorn server, clicked through like a user would. Screenshots are
-kept in test-artifacts/ at the repository root."""
+`tradepact serve` started as a user starts it, logged into through the URL it prints, clicked
+through like a user would. Screenshots are kept in test-artifacts/ at the repository root."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,16 +25,10 @@ requires_scenarios = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, live_server_cls):
-    import os
-
-    os.environ.pop("TRADEPACT_STORE", None)
-    from tradepact.web.app import create_app
-
-    app = create_app(tmp_path_factory.mktemp("browser-store"), workers=1, mode="process")
-    with live_server_cls(app) as server:
+def live(tmp_path_factory, serve_process_cls):
+    """`tradepact serve` in a subprocess (token generated at start, one worker process)."""
+    with serve_process_cls(tmp_path_factory.mktemp("browser-store"), workers=1) as server:
         yield server
-    app.state.manager.shutdown(wait=True)
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +43,56 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser):
+def _new_page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.js_errors = errors
+    return context, pg
+
+
+@pytest.fixture
+def page(browser, live):
+    """A fresh browser logged in by opening the URL `tradepact serve` printed."""
+    context, pg = _new_page(browser)
+    pg.goto(live.login_url)
+    assert pg.url == live.url + "/", "the token leaves the address bar"
     yield pg
     context.close()
+
+
+@pytest.fixture
+def stranger(browser):
+    """A fresh browser that has not logged in."""
+    context, pg = _new_page(browser)
+    yield pg
+    context.close()
+
+
+def test_login_through_the_printed_url_and_the_form(live, page, stranger):
+    assert live.token and live.login_url.endswith(f"/?token={live.token}")
+    (cookie,) = page.context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]
+    assert cookie["value"] != live.token
+    page.wait_for_selector("#engines:has-text('engines')")
+    assert page.evaluate("document.cookie") == "", "page scripts cannot read the session cookie"
+    # without the link: the login page, then in with the token typed into the form
+    response = stranger.goto(live.url + "/agreements")
+    assert response.status == 401 and stranger.is_visible("#login-form")
+    stranger.fill("#secret", "not the token")
+    stranger.click("#login")
+    assert "wrong password or token" in stranger.inner_text("#login-status")
+    stranger.fill("#secret", live.token)
+    stranger.click("#login")
+    stranger.wait_for_selector("#agreement option[value='korus']", state="attached")
+    assert stranger.url == live.url + "/agreements"
+    assert stranger.js_errors == []
+    stranger.click("#logout")
+    stranger.wait_for_selector("#login-form")
+    assert stranger.context.cookies() == []
+    assert stranger.goto(live.url + "/agreements").status == 401
 
 
 def shot(page, name: str) -> Path:

@@ -1,5 +1,6 @@
 """Property-based tests of the JSON API against its own OpenAPI schema (schemathesis):
-generated valid and invalid requests never give a 5xx, and responses match the schema."""
+generated valid and invalid requests (with the server's Bearer token) never give a 5xx, and
+responses match the schema."""
 from __future__ import annotations
 
 import atexit
@@ -19,7 +20,8 @@ os.environ.pop("TRADEPACT_STORE", None)
 _STORE = tempfile.mkdtemp(prefix="tradepact-schema-")
 atexit.register(shutil.rmtree, _STORE, True)
 app = create_app(_STORE, workers=1, mode="thread")
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+AUTH = {"Authorization": f"Bearer {app.state.auth.token}"}
+schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=AUTH)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -31,5 +33,5 @@ def _cleanup():
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_never_errors_and_matches_schema(case):
-    response = case.call()
+    response = case.call(headers=AUTH)
     case.validate_response(response, checks=(not_a_server_error, response_schema_conformance))

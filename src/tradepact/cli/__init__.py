@@ -29,7 +29,7 @@ from tradepact.cli import estimate as _estimate  # noqa: E402,F401
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the exit status."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # a command's typer.Exit(n) comes back as n
     except TradepactError as exc:
         from rich.console import Console
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         show()
         return int(getattr(exc, "exit_code", 2))
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

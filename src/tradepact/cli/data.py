@@ -29,6 +29,9 @@ def import_(
     source: Optional[str] = typer.Option(None, "--source", help="Provenance text stored with each row."),
     replace: bool = typer.Option(False, "--replace", help="Replace stored rows of the same dataset and years."),
     fmt_out: Format = typer.Option(Format.table, "--format", help="Output: table, csv or json."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="TRADEPACT_SCHEDULER",
+                                            help="Several files are parsed in parallel on: serial | local (default) "
+                                                 "| tcp://host:8786; then committed together."),
 ) -> None:
     """Import files atomically; print rows read, kept and dropped (with reasons)."""
     from tradepact.ledger.store import LedgerStore
@@ -44,7 +47,7 @@ def import_(
             bar.update(task, description=message, completed=fraction)
 
         report = st.import_files(fmt, paths, country_codes=country_codes, hs_rev=hs_rev, source=source,
-                                 replace=replace, progress=progress)
+                                 replace=replace, progress=progress, scheduler=scheduler or "local")
     if fmt_out != Format.table:
         emit_result(report, fmt_out)
         return

@@ -86,6 +86,11 @@ def estimate_cmd(
     fmt: EstimateFormat = typer.Option(EstimateFormat.table, "--format", help="table | json | latex | markdown | html"),
     tol: float = typer.Option(1e-8, "--tol", help="relative deviance change for convergence"),
     store: Optional[str] = typer.Option(None, "--store", envvar="TRADEPACT_STORE", help="ledger store (for ledger:…)"),
+    by: Optional[str] = typer.Option(None, "--by", help="fit one model per group of this column (e.g. sector)"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="TRADEPACT_SCHEDULER",
+                                            help="with --by: serial | local (default) | tcp://host:8786"),
+    results: Optional[str] = typer.Option(None, "--results", help="with --by: keep each fitted group here; a "
+                                          "re-run fits only the missing ones"),
 ) -> None:
     """Estimate a structural gravity model and print the coefficients."""
     from rich.console import Console
@@ -96,6 +101,13 @@ def estimate_cmd(
     console = Console(stderr=True)
     with console.status(f"reading {data}…"):
         df = load_data(data, where, store)
+    if by:
+        from tradepact.cli.estimate_by import run_by
+
+        run_by(df, model=model.value, formula=formula, by=by, fmt="json" if fmt == EstimateFormat.json else "table",
+               scheduler=scheduler, results=results, options=dict(
+                   vcov=vcov, cluster=cluster, ssc=ssc, **({"tol": tol} if model == Model.ppml else {})))
+        return
     with console.status(f"estimating {model.value.upper()} on {len(df):,} rows…"):
         fn = ppml if model == Model.ppml else ols
         kw = {"tol": tol} if model == Model.ppml else {}

@@ -89,6 +89,10 @@ def ge_command(
     draws: int = typer.Option(0, "--draws", help="Monte Carlo draws of the coefficients (needs std errors) for 95% bands."),
     theta_se: Optional[float] = typer.Option(None, "--theta-se", help="Standard error of θ for the Monte Carlo."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the Monte Carlo."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="TRADEPACT_SCHEDULER",
+                                            help="Where --draws run: serial | local (default) | tcp://host:8786."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Keep finished Monte Carlo chunks here; a re-run "
+                                           "solves only the missing ones."),
     exporter: str = typer.Option("exporter", "--exporter"),
     importer: str = typer.Option("importer", "--importer"),
     trade: str = typer.Option("trade", "--trade"),
@@ -112,13 +116,22 @@ def ge_command(
               importer=importer, trade=trade, file=str(data))
     cf = counterfactual_from_frame(frame, theta=theta, costs=coefs, **kw)
     if draws:
-        from rich.progress import Progress
+        cf.bands = monte_carlo_from_frame(frame, costs=coefs, std_errors=ses, theta=theta, theta_se=theta_se,
+                                          draws=draws, seed=seed, progress=True, vcov=vcov, scheduler=scheduler,
+                                          results=results, **kw)
+        if cf.bands.errors:
+            from rich.console import Console
 
-        with Progress(transient=True) as prog:
-            task = prog.add_task(f"Monte Carlo ({draws} draws)", total=draws)
-            cf.bands = monte_carlo_from_frame(frame, costs=coefs, std_errors=ses, theta=theta, theta_se=theta_se,
-                                              draws=draws, seed=seed, progress=lambda k: prog.advance(task, k),
-                                              vcov=vcov, **kw)
+            err = Console(stderr=True)
+            for e in cf.bands.errors:
+                err.print(f"[red]failed[/] {e}", highlight=False, soft_wrap=True)
+    _print_ge(cf, fmt, baseline, deficits)
+    if cf.bands is not None and cf.bands.errors:
+        raise typer.Exit(1)
+
+
+def _print_ge(cf, fmt: Format, baseline: str, deficits: str) -> None:
+    """JSON and CSV straight from the result; the table with short headings and the solver's note."""
     if fmt != Format.table:
         emit_result(cf, fmt)
         return

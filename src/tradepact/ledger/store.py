@@ -33,7 +33,7 @@ from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 
-from tradepact.errors import ConfigError, DataFormatError, StoreError
+from tradepact.errors import ConfigError, DataFormatError, StoreError, TradepactError
 from tradepact.results import Result, records
 from tradepact.ledger.schema import (GOODS, GRAVITY, SERVICES, TABLES, TableSchema, check_constants, shown_key,
                                      validate_sql)
@@ -376,11 +376,16 @@ class LedgerStore:
     # ------------------------------------------------------------------ import
     def import_files(self, fmt: str, paths: Iterable[str | Path], *, country_codes: str | Path | None = None,
                      hs_rev: str | None = None, source: str | None = None, replace: bool = False,
-                     progress: ProgressFn | None = None, memory_limit: str | None = None) -> ImportReport:
+                     progress: ProgressFn | None = None, memory_limit: str | None = None,
+                     scheduler: str | None = "serial") -> ImportReport:
         """Import files of format ``fmt`` (baci, comtrade, itpd-e, gravity-panel, services) atomically.
 
         Raises :class:`DataFormatError` (file, row, field) on bad input; on any failure the store is
         left exactly as it was. ``progress(message, fraction)`` is called as work advances.
+        With a ``scheduler`` other than ``"serial"`` (``"local"``, a Dask scheduler address, or None for
+        ``$TRADEPACT_SCHEDULER``; see :mod:`tradepact.execution`) several files are parsed and validated
+        in parallel, then checked against the store and committed together in this process. Workers of
+        a scheduler address must see the input files and the store directory.
         """
         if fmt not in FORMATS:
             raise ConfigError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
@@ -393,7 +398,7 @@ class LedgerStore:
             stage = self.path / f".staging-{uuid.uuid4().hex[:12]}"
             stage.mkdir()
             try:
-                return self._import(loader, fmt, paths, opts, replace, stage, progress, memory_limit)
+                return self._import(loader, fmt, paths, opts, replace, stage, progress, memory_limit, scheduler)
             finally:
                 shutil.rmtree(stage, ignore_errors=True)
 
@@ -411,16 +416,48 @@ class LedgerStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _import(self, loader, fmt, paths, opts, replace, stage, progress, memory_limit) -> ImportReport:
+    @staticmethod
+    def _import_connection(stage: Path, memory_limit: str | None, tmp: str = "tmp"):
+        """A DuckDB connection set up for staging files into ``stage``."""
         import duckdb
 
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = true")
         con.execute("SET enable_progress_bar_print = false")
-        con.execute(f"SET temp_directory = {sql_str(str(stage / 'tmp'))}")
+        con.execute(f"SET temp_directory = {sql_str(str(stage / tmp))}")
         limit = memory_limit or os.environ.get("TRADEPACT_MEMORY_LIMIT", "1GB")
         con.execute(f"SET memory_limit = {sql_str(limit)}")
         con.execute("SET preserve_insertion_order = true")
+        return con
+
+    def _stage_parallel(self, fmt, paths, opts, stage, memory_limit, scheduler, progress) -> dict:
+        """Stage every file as one task on the execution layer: {file index: (FileReport, [_Staged])}.
+        The first file (in the given order) that fails raises its error; nothing is committed."""
+        from tradepact.execution import Task, run_tasks
+
+        tasks = [Task(f"file-{n:05d}", _stage_one, (str(self.path), fmt, str(p), opts, str(stage), n, memory_limit),
+                      label=str(p)) for n, p in enumerate(paths)]
+        count = [0]
+
+        def parsed(_key, _value):
+            count[0] += 1
+            if progress:
+                progress(f"parsed {count[0]} of {len(paths)} files", 0.9 * count[0] / len(paths))
+
+        if progress:
+            progress(f"parsing {len(paths)} files in parallel", 0.0)
+        fan = run_tasks(tasks, scheduler=scheduler, on_result=parsed, description="files")
+        if fan.failed:
+            raise _rebuilt(fan.failed[0].error)
+        return {int(k.split("-")[1]): v for k, v in fan.values.items()}
+
+    def _import(self, loader, fmt, paths, opts, replace, stage, progress, memory_limit, scheduler=None) -> ImportReport:
+        from tradepact.execution import resolve_scheduler
+
+        pre = {}
+        if len(paths) > 1 and resolve_scheduler(scheduler) != "serial":
+            pre = self._stage_parallel(fmt, paths, opts, stage, memory_limit, scheduler, progress)
+        con = self._import_connection(stage, memory_limit)
         manifest = self.manifest()
         sizes = [max(p.stat().st_size, 1) if p.is_file() else 1 for p in paths]
         total = float(sum(sizes))
@@ -437,19 +474,24 @@ class LedgerStore:
                     if progress:
                         progress(msg, min(1.0, _done + _share * frac))
 
-                report = FileReport(file=str(path), format=fmt)
-                layout = read_header(path)
-                prep = loader.prepare(layout, **opts)
-                if not prep.direct and not iso_ready:  # the ISO3 lookup table of text-code loaders
-                    from tradepact.ledger.sources._base import iso3_lookup_sql
+                if n in pre:  # staged by a worker
+                    report, new = pre[n]
+                    tick(f"checking {path.name} against the store", 0.95)
+                else:
+                    report = FileReport(file=str(path), format=fmt)
+                    layout = read_header(path)
+                    prep = loader.prepare(layout, **opts)
+                    if not prep.direct and not iso_ready:  # the ISO3 lookup table of text-code loaders
+                        from tradepact.ledger.sources._base import iso3_lookup_sql
 
-                    con.execute(f"CREATE TEMP TABLE _iso AS {iso3_lookup_sql()}")
-                    iso_ready = True
-                new = self._stage_file(con, prep, layout, stage, n, report, tick)
+                        con.execute(f"CREATE TEMP TABLE _iso AS {iso3_lookup_sql()}")
+                        iso_ready = True
+                    new = self._stage_file(con, prep, layout, stage, n, report, tick)
                 for s in new:
                     self._check_against_store(con, s, manifest, staged, replace)
                 staged.extend(new)
-                report.seconds = time.perf_counter() - t0
+                if n not in pre:
+                    report.seconds = time.perf_counter() - t0
                 reports.append(report)
                 done += share
             if progress:
@@ -689,6 +731,40 @@ class LedgerStore:
         for old in superseded:
             with contextlib.suppress(OSError):
                 old.unlink()
+
+
+def _stage_one(store: str, fmt: str, path: str, opts: dict, stage: str, n: int, memory_limit: str | None):
+    """One file parsed, validated and written to ``stage`` (a task of a parallel import, run where
+    the execution layer sends it): ``(FileReport, [_Staged])``."""
+    st = LedgerStore(Path(store))
+    con = st._import_connection(Path(stage), memory_limit, tmp=f"tmp-{n}")
+    t0 = time.perf_counter()
+    try:
+        report = FileReport(file=path, format=fmt)
+        layout = read_header(Path(path))
+        prep = FORMATS[fmt].prepare(layout, **opts)
+        if not prep.direct:
+            from tradepact.ledger.sources._base import iso3_lookup_sql
+
+            con.execute(f"CREATE TEMP TABLE _iso AS {iso3_lookup_sql()}")
+        new = st._stage_file(con, prep, layout, Path(stage), n, report, lambda _msg, _frac: None)
+    finally:
+        con.close()
+    report.seconds = time.perf_counter() - t0
+    return report, new
+
+
+def _rebuilt(error: str) -> TradepactError:
+    """A worker's ``"ErrorType: message"`` as that tradepact error again (one line, no traceback)."""
+    from tradepact import errors
+
+    name, _, text = error.partition(": ")
+    cls = getattr(errors, name, None)
+    if cls is errors.DataFormatError:
+        return errors.DataFormatError(message=text)
+    if isinstance(cls, type) and issubclass(cls, TradepactError):
+        return cls(text)
+    return StoreError(f"import failed: {error}")
 
 
 def open_store(path: str | Path | None = None) -> LedgerStore:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
@@ -9,12 +10,15 @@ from fastapi.responses import JSONResponse
 
 from tradepact import __version__
 from tradepact.web import models, services
+from tradepact.web.auth import principal
 from tradepact.web.safety import MAX_SCENARIO_BYTES, InputError, decode_upload
 
 router = APIRouter(prefix="/api", tags=["api"], responses={
     503: {"description": "the engine behind this endpoint is not installed in this build"},
     413: {"description": "request body over the size limit"},
+    401: {"description": "no valid credentials (Bearer token or session cookie)"},
 })
+log = logging.getLogger("tradepact.web")
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
 Year = Annotated[Optional[int], Query(ge=YEAR_MIN, le=YEAR_MAX)]
@@ -150,12 +154,19 @@ def scenario(name: str) -> dict[str, Any]:
 def _submit(request: Request, text: str, origin: str, loc: tuple[str, ...]) -> JSONResponse:
     name, _ = services.check_scenario(text, loc)  # 422 before anything is stored
     runs = request.app.state.runs
-    run_id = runs.create(name, text, origin, __version__)
-    request.app.state.manager.submit(run_id, text)
+    who = principal(request)
+    with request.app.state.quota.reserve(who.client) as ticket:  # 429 before anything is stored
+        run_id = runs.create(name, text, origin, __version__)
+        ticket.submit(run_id, text)
+    log.info("run %s (%s, %s) queued by %s from %s", run_id, name, origin, who.id,
+             request.client.host if request.client else "unknown")
     return JSONResponse(status_code=202, content=runs.get(run_id), headers={"Location": f"/api/runs/{run_id}"})
 
 
-@router.post("/runs", response_model=models.Run, status_code=202,
+RUN_LIMITS = {429: {"description": "this client is at its limit of concurrent and queued runs (see Retry-After)"}}
+
+
+@router.post("/runs", response_model=models.Run, status_code=202, responses=RUN_LIMITS,
              summary="Start a run of a built-in scenario or of scenario YAML; returns at once")
 def create_run(request: Request, body: models.RunRequest) -> JSONResponse:
     if (body.builtin is None) == (body.scenario_text is None):
@@ -168,7 +179,7 @@ def create_run(request: Request, body: models.RunRequest) -> JSONResponse:
     return _submit(request, body.scenario_text, "text", ("body", "scenario_text"))
 
 
-@router.post("/runs/upload", response_model=models.Run, status_code=202,
+@router.post("/runs/upload", response_model=models.Run, status_code=202, responses=RUN_LIMITS,
              summary=f"Start a run from an uploaded YAML file (at most {MAX_SCENARIO_BYTES // 1024} KiB)")
 async def upload_run(request: Request, file: UploadFile = File(...)) -> JSONResponse:
     data = await file.read(MAX_SCENARIO_BYTES + 1)

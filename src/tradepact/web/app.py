@@ -22,6 +22,8 @@ from tradepact import __version__
 from tradepact.errors import ConfigError, DataFormatError, StoreError, TradepactError
 from tradepact.web import services
 from tradepact.web.api import router as api_router
+from tradepact.web.auth import Auth, AuthMiddleware, logout_route
+from tradepact.web.quota import MAX_QUEUED, MAX_RUNNING, RunQuota, TooManyRuns
 from tradepact.web.runs import RunStore
 from tradepact.web.safety import InputError
 from tradepact.web.worker import RUN_TIME_LIMIT, RunManager, execute_run
@@ -105,12 +107,16 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "testserver")
 
 def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode: str = "process",
                run_time_limit: float | None = RUN_TIME_LIMIT, run_target=None,
-               allowed_hosts: tuple[str, ...] | list[str] = LOOPBACK_HOSTS) -> FastAPI:
+               allowed_hosts: tuple[str, ...] | list[str] = LOOPBACK_HOSTS, auth: Auth | None = None,
+               max_runs_per_client: int = MAX_RUNNING, max_queued_per_client: int = MAX_QUEUED) -> FastAPI:
     """The dashboard app on ``store`` (default :func:`default_store`).
 
     ``workers``/``mode`` size the scenario-run pool (``"process"`` or ``"thread"``);
     ``run_time_limit`` (seconds, None = none) stops a run that takes longer.
     ``allowed_hosts``: accepted ``Host`` headers (``["*"]`` when serving a network).
+    ``auth``: who may use it (:mod:`tradepact.web.auth`); default a fresh random token
+    (``app.state.auth.token``) plus the password stored in the store, if any.
+    ``max_runs_per_client``/``max_queued_per_client``: per-client run limits (:mod:`tradepact.web.quota`).
     Saved runs live in ``<store>/dashboard/runs.sqlite``. Runs left queued/running by a
     previous server on this store are marked failed.
     """
@@ -120,11 +126,14 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
     if run_target is None:
         run_target = functools.partial(execute_run, time_limit=run_time_limit)
     manager = RunManager(runs, workers=workers, mode=mode, target=run_target)
+    quota = RunQuota(manager, max_runs_per_client, max_queued_per_client)
+    auth = auth if auth is not None else Auth.default(store_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         manager.start()
         yield
+        quota.shutdown()
         manager.shutdown(wait=True)
 
     app = FastAPI(title="tradepact dashboard", version=__version__, lifespan=lifespan,
@@ -133,6 +142,9 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
     app.state.store_dir = store_dir
     app.state.runs = runs
     app.state.manager = manager
+    app.state.quota = quota
+    app.state.auth = auth
+    app.add_middleware(AuthMiddleware, auth=auth)  # inside the body limit: the login form is limited too
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     if list(allowed_hosts) != ["*"]:
         from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -151,6 +163,11 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
         field = ".".join(str(x) for x in first["loc"][1:]) or str(first["loc"][0])
         return JSONResponse(status_code=422, content={"detail": errors, "message": f"{field}: {first['msg']}"})
 
+    @app.exception_handler(TooManyRuns)
+    async def _too_many_runs(request: Request, exc: TooManyRuns):
+        return JSONResponse(status_code=429, content={"detail": str(exc)},
+                            headers={"Retry-After": str(exc.retry_after)})
+
     @app.exception_handler(services.EngineMissing)
     async def _engine_missing(request: Request, exc: services.EngineMissing):
         return JSONResponse(status_code=503, content={"detail": str(exc)})
@@ -164,6 +181,7 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
         return _unprocessable(loc, str(exc))
 
     app.include_router(api_router)
+    logout_route(app)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> Response:

@@ -104,20 +104,30 @@ class RunManager:
             for _ in range(self.workers):
                 pool.submit(_warm_up)
 
-    def submit(self, run_id: str, scenario_text: str) -> None:
-        """Queue ``run_id``; returns immediately."""
+    def submit(self, run_id: str, scenario_text: str, on_done: Callable[[], None] | None = None) -> None:
+        """Queue ``run_id``; returns immediately. ``on_done()`` is called once the run has ended
+        (whichever way, after its final status is recorded)."""
         try:
             fut = self._executor().submit(self.target, str(self.runs.path), run_id, scenario_text)
         except Exception as exc:  # broken or shut-down pool
             self.runs.fail(run_id, f"could not start the run: {type(exc).__name__}: {exc}")
             with self._lock:
                 self._pool = None  # a fresh pool next time
+            if on_done is not None:
+                on_done()
             return
         with self._lock:
             self._pending[run_id] = fut
-        fut.add_done_callback(lambda f, rid=run_id: self._done(rid, f))
+        fut.add_done_callback(lambda f, rid=run_id: self._done(rid, f, on_done))
 
-    def _done(self, run_id: str, fut: Future) -> None:
+    def _done(self, run_id: str, fut: Future, on_done: Callable[[], None] | None = None) -> None:
+        try:
+            self._record_end(run_id, fut)
+        finally:
+            if on_done is not None:
+                on_done()
+
+    def _record_end(self, run_id: str, fut: Future) -> None:
         with self._lock:
             self._pending.pop(run_id, None)
         if fut.cancelled():

@@ -6,17 +6,17 @@ error), calls ``run(params) -> DataFrame`` (one row per country with numeric col
 typically ``GEResult.to_frame()``) for every draw, and returns the long frame of draws
 plus per-country quantile bands for every numeric output.
 
-Parallelism: draws are split into chunks and mapped over a
-:class:`concurrent.futures.Executor` — by default a process pool with one worker per core
-(``n_jobs``); pass ``executor=`` to use another (e.g. ``dask.distributed.Client().get_executor()``).
-``run`` must be picklable (a module-level function or ``functools.partial`` of one).
-Draws that fail to converge are counted and dropped, never silently kept.
+Parallelism: draws are split into chunks (tasks) run through :mod:`tradepact.execution` —
+``scheduler`` "serial", "local" (a Dask LocalCluster, the default) or a Dask scheduler address;
+``results=DIR`` keeps each finished chunk so that a re-run draws the same parameters and solves
+only the missing chunks. ``run`` must be picklable off this process (a module-level function or
+``functools.partial`` of one). Draws that fail to converge are counted and dropped, never
+silently kept; a chunk that raises is reported in ``errors`` and its draws counted as failed.
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -38,6 +38,7 @@ class MonteCarloResult(Result):
     failed: int
     n_draws: int
     quantiles: tuple[float, float]
+    errors: list[str] = field(default_factory=list)  # "draws a-b: ErrorType: message" per failed chunk
 
     def to_frame(self) -> pd.DataFrame:
         return self.bands.copy()
@@ -49,7 +50,7 @@ class MonteCarloResult(Result):
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "draws": self.n_draws, "failed": self.failed, "quantiles": list(self.quantiles),
-                "bands": records(self.bands)}
+                "bands": records(self.bands), "errors": list(self.errors)}
 
 
 def _run_chunk(run: Callable, params: np.ndarray, start: int):
@@ -66,16 +67,25 @@ def _run_chunk(run: Callable, params: np.ndarray, start: int):
     return frames, failed
 
 
+#: chunks a Monte Carlo is split into (fixed, so a results directory fits any scheduler)
+CHUNKS = 32
+
+
 def monte_carlo(run: Callable[[np.ndarray], pd.DataFrame], mean, cov, draws: int = 500, *, seed: int = 0,
-                n_jobs: int | None = None, executor: Executor | None = None,
-                quantiles: tuple[float, float] = (0.025, 0.975), key: str = "country",
-                positive: np.ndarray | None = None, progress: Callable[[int], None] | None = None
-                ) -> MonteCarloResult:
+                n_jobs: int | None = None, scheduler: str | None = None, results=None,
+                signature: dict | None = None, quantiles: tuple[float, float] = (0.025, 0.975),
+                key: str = "country", positive: np.ndarray | None = None,
+                progress: Callable[[int], None] | bool | None = None) -> MonteCarloResult:
     """Solve ``run`` at ``draws`` parameter draws; return draws and quantile bands.
 
     ``positive``: boolean mask of parameters that must stay > 0 (e.g. θ); draws violating it
-    are redrawn (truncated normal).
+    are redrawn (truncated normal). ``scheduler`` / ``n_jobs`` (1 = serial; else local workers) /
+    ``results`` / ``signature`` (what else makes two runs the same, e.g. a hash of the data): see
+    :func:`tradepact.execution.run_tasks`. ``progress``: True for a progress bar, or a callable
+    given the number of draws finished.
     """
+    from tradepact.execution import Task, run_tasks
+
     mean = np.atleast_1d(np.asarray(mean, float))
     cov = np.atleast_2d(np.asarray(cov, float))
     if cov.shape != (mean.size, mean.size):
@@ -93,32 +103,26 @@ def monte_carlo(run: Callable[[np.ndarray], pd.DataFrame], mean, cov, draws: int
             params[bad] = rng.multivariate_normal(mean, cov, size=int(bad.sum()), method="eigh")
         else:
             raise ConfigError("could not draw positive elasticities; check the standard errors")
-    n_jobs = n_jobs or os.cpu_count() or 1
-    chunks = np.array_split(np.arange(draws), max(1, min(draws, n_jobs * 4)))
+    chunks = np.array_split(np.arange(draws), min(draws, CHUNKS))
+    tasks = [Task(f"draws-{ch[0]:06d}-{ch[-1]:06d}", _run_chunk, (run, params[ch], int(ch[0])),
+                  label=f"draws {ch[0]}-{ch[-1]}") for ch in chunks]
+    sizes = {t.key: len(ch) for t, ch in zip(tasks, chunks)}
+    sig = None
+    if results is not None:
+        sig = {"kind": "monte_carlo", "params": hashlib.sha1(params.tobytes()).hexdigest(), "draws": draws,
+               "quantiles": list(quantiles), "key": key, **(signature or {})}
+    fan = run_tasks(tasks, scheduler="serial" if n_jobs == 1 else scheduler, results=results, signature=sig,
+                    n_workers=n_jobs, description="Monte Carlo draws", progress=progress is True,
+                    on_result=(lambda k, _v: progress(sizes[k])) if callable(progress) else None)
     frames, failed = [], 0
-    if n_jobs == 1 and executor is None:
-        for ch in chunks:
-            fr, fa = _run_chunk(run, params[ch], int(ch[0]))
-            frames += fr
-            failed += fa
-            if progress:
-                progress(len(ch))
-    else:
-        own = executor is None
-        ex = executor or ProcessPoolExecutor(max_workers=n_jobs)
-        try:
-            futs = [ex.submit(_run_chunk, run, params[ch], int(ch[0])) for ch in chunks]
-            for fut, ch in zip(futs, chunks):
-                fr, fa = fut.result()
-                frames += fr
-                failed += fa
-                if progress:
-                    progress(len(ch))
-        finally:
-            if own:
-                ex.shutdown()
+    for fr, fa in fan.values.values():
+        frames += fr
+        failed += fa
+    errors = [f"{f.label}: {f.error}" for f in fan.failed]
+    failed += sum(sizes[f.key] for f in fan.failed)
     if not frames:
-        raise NotConvergedError(f"none of the {draws} Monte Carlo draws converged")
+        raise NotConvergedError(f"none of the {draws} Monte Carlo draws converged"
+                                + (f" ({errors[0]})" if errors else ""))
     long = pd.concat(frames, ignore_index=True)
     num = [c for c in long.columns if c not in ("draw", key) and pd.api.types.is_numeric_dtype(long[c])
            and not pd.api.types.is_bool_dtype(long[c])]
@@ -127,4 +131,4 @@ def monte_carlo(run: Callable[[np.ndarray], pd.DataFrame], mean, cov, draws: int
     bands = pd.concat({"lo": lo, "median": med, "hi": hi}, axis=1)
     bands.columns = [f"{c}_{s}" for s, c in bands.columns]
     bands = bands[[f"{c}_{s}" for c in num for s in ("lo", "median", "hi")]].reset_index()
-    return MonteCarloResult(long, bands, failed, draws, quantiles)
+    return MonteCarloResult(long, bands, failed, draws, quantiles, errors)

@@ -163,11 +163,14 @@ def _mc_one(params: np.ndarray, names: list[str], theta_index: int | None, theta
 
 def monte_carlo_from_frame(frame: pd.DataFrame, *, costs: dict[str, float], std_errors: dict[str, float],
                            theta: float, theta_se: float | None = None, draws: int = 500, seed: int = 0,
-                           n_jobs: int | None = None, progress=None, vcov: pd.DataFrame | None = None, **kw):
+                           n_jobs: int | None = None, progress=None, vcov: pd.DataFrame | None = None,
+                           scheduler: str | None = None, results=None, **kw):
     """Monte Carlo over the cost coefficients (and θ when ``theta_se``).
 
     Covariance: ``vcov`` (a square frame indexed by coefficient names, e.g. an estimate's
     covariance matrix) when given, else diagonal from ``std_errors``. θ is drawn independently.
+    ``scheduler`` / ``results``: where the draws run and where finished chunks are kept (see
+    :func:`tradepact.simulate.ge.uncertainty.monte_carlo`).
     """
     from tradepact.simulate.ge.uncertainty import monte_carlo
 
@@ -194,5 +197,13 @@ def monte_carlo_from_frame(frame: pd.DataFrame, *, costs: dict[str, float], std_
     if theta_index is not None:
         positive[theta_index] = True
     run = partial(_mc_one, names=names, theta_index=theta_index, theta=theta, frame=frame, costs=costs, **kw)
-    return monte_carlo(run, np.array(mean), cov, draws=draws, seed=seed, n_jobs=n_jobs,
-                       positive=positive, progress=progress)
+    signature = None
+    if results is not None:
+        import hashlib
+        import json
+
+        digest = hashlib.sha1(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+        signature = {"data": digest, "names": names, "theta": theta,
+                     "settings": json.loads(json.dumps({"costs": costs, **kw}, sort_keys=True, default=str))}
+    return monte_carlo(run, np.array(mean), cov, draws=draws, seed=seed, n_jobs=n_jobs, scheduler=scheduler,
+                       results=results, signature=signature, positive=positive, progress=progress)
