@@ -56,3 +56,24 @@ def test_before_after_hand_computed():
     assert ba.loc["goods_exports", "after_growth"] == pytest.approx((42262.2 / 42282.6) ** (1 / 4) - 1)
     assert ba.loc["goods_balance", "before_years"] == "2009–2011"
     assert math.isnan(ba.loc["goods_balance", "before_growth"])
+
+
+def test_before_after_names_years_and_refuses_gaps():
+    f = bilateral("USA", "KOR", 2009, 2018)
+    ba = before_after(f, dt.date(2012, 3, 15)).set_index("measure")
+    # services: 2011 before; 2012, 2016-2017 and 2018 (exports only, so no balance) after: a gap 2013-2015
+    assert ba.loc["services_balance", "after_years"] == "2012, 2016–2017"
+    assert math.isnan(ba.loc["services_balance", "after_avg"]) and math.isnan(ba.loc["services_balance", "change"])
+    assert "no data for 2013–2015" in ba.loc["services_balance", "note"] and "refused" in ba.loc["services_balance", "note"]
+    assert ba.loc["goods_exports", "note"] == "" and ba.loc["goods_exports", "after_years"] == "2012–2018"
+    ok = before_after(f, dt.date(2012, 3, 15), allow_gaps=True).set_index("measure")
+    assert ok.loc["services_balance", "after_avg"] == pytest.approx((9000 + 10700 + 13300) / 3)
+    assert "no data for 2013–2015" in ok.loc["services_balance", "note"] and "refused" not in ok.loc["services_balance", "note"]
+
+
+def test_vintages_shown():
+    from tradepact.ledger.balances import vintages
+
+    f = bilateral("USA", "KOR", 2011, 2017)
+    assert f.set_index("year").loc[2011, "vintage"] == "goods published 2024-11; services published 2018-03"
+    assert vintages(f).startswith("goods published 2024-11 (2011–2017); services published 2018-03 (2011)")

@@ -44,8 +44,24 @@ def test_korus_claims_on_builtin_data():
     assert v["deficit-2016-27.7"] == "holds within rounding"  # 27.62 rounds to 27.6, not 27.7
     assert v["services-surplus-2016"] == "holds"
     assert v["overall-deficit-2016"] == "holds"     # -16,924.6 ~ -17B
-    assert v["exports-down"] == "holds"             # 43,461.6 (2011) > 42,262.2 (2016)
+    # 43,461.6 (2011) > 42,262.2 (2016), but 2014 (44,649.6), 2015 (43,484.0) and 2017 on are above 2011
+    assert v["exports-down"] == "depends on the end year"
     ev = summary.set_index("claim_id").loc["exports-down", "evidence"]
+    assert "holds for 2011→2012–2013, 2016" in ev and "does not hold for 2011→2014–2015, 2017–2024" in ev
     assert "by 2024" in ev and "+51%" in ev          # 65,771.2 / 43,461.6 - 1 = +51%
     ratio = details[details["check"].str.contains("/")]["data"].iloc[0]
     assert ratio == pytest.approx(27624.6 / 13199.7)
+
+
+def test_decrease_verdict_depends_on_the_end_year():
+    f = _frame(goods_exports=[100.0, 90.0])
+    f = pd.concat([f, pd.DataFrame({"year": [2017, 2018], "goods_exports": [110.0, 95.0], "goods_confirmed": True,
+                                    "services_confirmed": True, "confirmed": True, "source": "s"})],
+                  ignore_index=True)
+    chk = {"metric": "goods_exports", "kind": "decrease", "year": 2016, "base_year": 2011}
+    assert check_claim({"id": "c", "checks": [chk]}, f)["verdict"].iloc[0] == "holds"  # 2011→2016 only
+    out = check_claim({"id": "c", "checks": [dict(chk, through="latest")]}, f).iloc[0]
+    assert out["verdict"] == "depends on the end year"
+    assert out["by_end_year"] == "holds for 2011→2016, 2018; does not hold for 2011→2017"
+    f.loc[f.year == 2017, "goods_exports"] = 99.0
+    assert check_claim({"id": "c", "checks": [dict(chk, through="latest")]}, f)["verdict"].iloc[0] == "holds"

@@ -1,8 +1,8 @@
 """Built-in scenarios on the built-in data with the real agreements engine, and the report section.
 
 Expected values are recomputed here from the inputs (the constant-elasticity form the built-in
-scenarios use), with the elasticity taken independently from the compiled ProTEE table.
-Tolerance 1e-9 relative.
+scenarios use), with the elasticity range recomputed independently from the published Hauk (2012)
+HS6 estimates in ../shared/data/elasticities by the documented fallback rule. Tolerance 1e-9 relative.
 """
 from __future__ import annotations
 
@@ -12,17 +12,28 @@ import pytest
 
 import tradepact.agreements as agreements
 from tradepact.report.document import Chart, Note, Section, TableBlock
-from tradepact.simulate import data as pe_data
 from tradepact.simulate.scenario import builtin_scenarios, load_scenario, run_scenario
 
 HAVE_AGREEMENTS = hasattr(agreements, "rates") and hasattr(agreements, "load_agreement")
 needs_agreements = pytest.mark.skipif(not HAVE_AGREEMENTS, reason="tradepact.agreements.rates not on this branch yet")
 
 
-def _eta(prefix: str) -> float:
-    t = pe_data.import_elasticities()
-    t = t[~t["flagged"] & t["elasticity"].notna()]
-    return float(t[t["hs"].str.startswith(prefix)]["elasticity"].mean())
+def _hauk_range(shared_data, prefix: str) -> tuple[float, float, float]:
+    """(low, central, high) η of the HS6 lines under ``prefix``, recomputed from the published file:
+    right-signed lines significant at 5% keep η = -implied and η ± 1.645 se; the others take the
+    median of the kept lines of their HS4; the product line takes the median over its HS6 lines."""
+    raw = pd.read_csv(shared_data / "elasticities" / "us_import_demand_hs6_hauk2012.csv", dtype={"hs6": str})
+    raw = raw[raw["hs6"].str.startswith(prefix[:4])]
+    eta = -raw["implied_elasticity"]
+    kept = (raw["right_sign"] == 1) & (raw["significant_5pct"] == 1)
+    z = 1.6448536269514722
+    lo, hi = eta + z * raw["se_demandprice"], eta - z * raw["se_demandprice"]
+    vals = {}
+    for name, v in (("low", lo), ("central", eta), ("high", hi)):
+        fill = float(v[kept].median())
+        line = v.where(kept, fill)[raw["hs6"].str.startswith(prefix)]
+        vals[name] = float(line.median())
+    return vals["low"], vals["central"], vals["high"]
 
 
 @pytest.fixture(scope="module")
@@ -33,24 +44,36 @@ def results():
 
 
 @needs_agreements
-def test_auto_tariff_25(results):
+def test_auto_tariff_25(results, shared_data):
     res = results["auto-tariff-25"]
     df = res.to_frame()
     cars = df[(df.importer == "USA") & (df.exporter == "KOR") & (df.hs == "8703")].set_index("year")
     assert list(cars.index) == list(range(2019, 2031))
     assert (cars["rate_before"] == 0.0).all() and (cars["rate_after"] == 0.25).all()
-    eta = _eta("8703")
+    low, eta, high = _hauk_range(shared_data, "8703")
     assert cars["import_demand_elasticity"].iloc[0] == pytest.approx(eta, rel=1e-12)
+    assert (cars["eta_low"].iloc[0], cars["eta_high"].iloc[0]) == pytest.approx((low, high), rel=1e-12)
+    assert "Hauk 2012" in cars["elasticity_source"].iloc[0]
     M = 14700.0
     tc = M * (1.25 ** eta - 1)
     np.testing.assert_allclose(cars["trade_creation"], tc, rtol=1e-9)
     np.testing.assert_allclose(cars["tariff_revenue_change"], 0.25 * (M + tc), rtol=1e-9)
-    np.testing.assert_allclose(cars["consumer_surplus_change"], -0.25 * (M + tc / 2), rtol=1e-9)
+    # exact consumer-surplus integral of D(p) = M p^eta from 1 to 1.25 (not the trapezoid)
+    exact = -M * (1.25 ** (eta + 1) - 1) / (eta + 1)
+    np.testing.assert_allclose(cars["consumer_surplus_change"], exact, rtol=1e-9)
     others = df[~df.index.isin(cars.index) | (df.hs != "8703") | (df.importer != "USA")]
     others = others[~((others.importer == "USA") & (others.hs == "8703"))]
     assert np.abs(others["trade_creation"]).max() < 1e-9  # nothing else changes
+    # the low / central / high range of the car tariff, reproduced from the elasticity table
+    h = res.headline(2025)
+    for case, e in (("low", low), ("central", eta), ("high", high)):
+        assert h[case]["total_import_change"] == pytest.approx(M * (1.25 ** e - 1), rel=1e-9)
+    shares = [h[c]["total_import_change"] / M for c in ("low", "central", "high")]
+    assert shares[0] > shares[1] > shares[2] and -0.55 < shares[2] and shares[0] < -0.15
     doc = res.to_dict()
     assert doc["scenario"] == "auto-tariff-25" and doc["totals"]["trade_creation"] == pytest.approx(12 * tc, rel=1e-9)
+    assert {r["case"] for r in doc["range_by_year"]} == {"low", "central", "high"}
+    assert "2030" in res.summary() and "range" in res.summary() and "summed" not in res.summary()
 
 
 @needs_agreements
@@ -61,9 +84,7 @@ def test_korus_2018_steel_quota_and_trucks(results):
     assert (steel["quota_regime_after"] == "binding").all()
     np.testing.assert_allclose(steel["import_value"] + steel["total_import_change"], 0.7 * 3400, rtol=1e-12)
     eta = float(steel["import_demand_elasticity"].iloc[0])
-    t = pe_data.import_elasticities()
-    t = t[~t["flagged"] & t["elasticity"].notna()]
-    assert eta == pytest.approx(t[t["hs"].str[:2].isin(["72", "73"])]["elasticity"].mean(), rel=1e-12)
+    assert eta < 0 and "Hauk 2012" in steel["elasticity_source"].iloc[0]
     # constant elasticity: the domestic price that clears a 30% cut, p = (0.7)^(1/eta); rent = (p - 1) * Q
     p = 0.7 ** (1 / eta)
     np.testing.assert_allclose(steel["quota_rent_change"], (p - 1) * 2380, rtol=1e-9)
@@ -112,7 +133,7 @@ def test_korus_section():
     assert charts[0].confirmed and not charts[1].confirmed
     assert all(name in sec.summary for name in builtin_scenarios())
     text = " ".join(n.text for n in notes)
-    assert "ProTEE" in text and "Product coverage" in text and "FMVSS" in text
+    assert "Hauk" in text and "Product coverage" in text and "FMVSS" in text
     cars = tables[[t.name for t in tables].index("scenario_auto-tariff-25")].frame
     assert cars["product"].str.contains("8703").any()
     # the chart's bars add up to the scenario's import change by year
@@ -120,5 +141,8 @@ def test_korus_section():
     bars = [tr for tr in charts[0].figure.data if tr.type == "bar"]
     total = np.sum([np.asarray(tr.y, dtype=float) for tr in bars], axis=0)
     np.testing.assert_allclose(total, res.by("total", ("year",))["total_import_change"].to_numpy(), rtol=1e-12)
-    html = sec.blocks[2].to_html()
-    assert "<figure" in html
+    assert "<figure" in charts[0].to_html()
+    # headlines: one year, the range, exact labels, coverage; no sums over years
+    assert "US imports of Cars from Korea (HS 8703)" in text and "range" in sec.summary
+    assert "cover 21% of US imports from Korea" in sec.summary and "Σ" not in sec.summary
+    assert "third countries" in text

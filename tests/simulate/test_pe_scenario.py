@@ -218,7 +218,7 @@ BAD = [
     ("elasticities: {substitution: -1.5}", "elasticities.substitution", "greater than 0"),
     ("elasticities: {export_supply: 0}", "elasticities.export_supply", "greater than 0"),
     ("elasticities: {composite_demand: 0.5}", "elasticities.composite_demand", "less than or equal to 0"),
-    ("elasticities: {import_demand_table: kno}", "elasticities.import_demand_table", "protee"),
+    ("elasticities: {import_demand_table: kno}", "elasticities.import_demand_table", "hauk2012"),
     ("models: [pe, cge]", "models[1]", "'pe' or 'ge'"),
     ("years: 2030-2020", "years", "increasing"),
     ("colour: blue", "colour", "unknown field"),
@@ -344,7 +344,11 @@ def test_ge_wired_when_the_engine_is_installed(workdir):
     shock = pd.DataFrame(doc["ge"]["shock"]).set_index("kind")
     trade = world8_tables()[0]
     x = trade[(trade.year == 2016) & (trade.exporter == "KOR") & (trade.importer == "USA")]["value_usd_m"].sum()
-    assert shock.loc["tariff", "change"] == pytest.approx(100 * (0.3 - 0.1) / x, rel=1e-12)
+    # sector-true: the 100 of cars are split out and taxed at the full change; other goods are not
+    assert shock.loc["tariff", "change"] == pytest.approx(0.3 - 0.1, rel=1e-12)
+    assert shock.loc["tariff", "lines_value"] == 100 and shock.loc["tariff", "pair_value"] == x
+    assert doc["ge"]["sectors"] == ["other", "scenario lines"]
+    assert "total trade balance" in doc["ge"]["fixed_by_closure"][0] and doc["ge"]["deficits"] == "multiplicative"
     assert shock.loc["trade_cost", "change"] == 0.05
     countries = pd.DataFrame(doc["ge"]["countries"]).set_index("country")
     assert len(countries) == 8 and countries.loc["KOR", "exports_change_pct"] < 0

@@ -140,7 +140,7 @@ def test_scenario_runner_runs_auto_tariff_25(live, page):
     page.click("#run")
     page.wait_for_selector("#result[data-state=done]", timeout=120_000)
     summary = page.inner_text("#run-summary")
-    assert summary.startswith("auto-tariff-25") and "trade creation" in summary
+    assert summary.startswith("auto-tariff-25") and "imports of the affected lines" in summary and "range" in summary
     assert page.locator("#totals-table tbody tr").count() >= 4
     page.wait_for_selector("#run-chart-0 .main-svg")
     assert page.locator("#run-chart-0 g.trace.bars path").count() > 0

@@ -55,13 +55,15 @@ def ledger_cmd(
     agreement: Optional[str] = typer.Option(None, help="Take --since from an agreement: a built-in name (korus) or a YAML file"),
     store: Optional[Path] = typer.Option(None, envvar="TRADEPACT_STORE", help="Ledger store directory"),
     fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json"),
+    allow_gaps: bool = typer.Option(False, "--allow-gaps",
+                                    help="Average over a before/after period even when years in it have no data"),
 ) -> None:
     """Goods/services/total balance of A with B per year (USD millions), with before/after averages.
 
     JSON: a list of records, one per year (year, goods_exports, goods_imports, goods_balance,
     services_exports, services_imports, services_balance, total_balance, confirmed, source).
     """
-    from tradepact.ledger.balances import before_after, bilateral, distinct_sources
+    from tradepact.ledger.balances import before_after, bilateral, distinct_sources, vintages
 
     frame = bilateral(a, b, start, end, store=store)
     eif = None
@@ -75,22 +77,27 @@ def ledger_cmd(
         emit(frame, fmt)
         return
     console = Console()
-    shown = frame.drop(columns=["source", "goods_confirmed", "services_confirmed"]).rename(columns=SHORT)
+    shown = frame.drop(columns=["source", "goods_confirmed", "services_confirmed", "vintage"]).rename(columns=SHORT)
     console.print(rich_table(shown, title=f"{a.upper()} trade with {b.upper()} (USD millions, {a.upper()}'s view)",
                              flag_column="confirmed", flag_text="⚠", floatfmt="{:,.0f}"))
     if not frame["confirmed"].all():
         console.print("⚠ = a figure of that year is unconfirmed in its source (yellow rows); check before use.",
                       style="yellow")
     if eif is not None:
-        ba = before_after(frame, eif)
+        ba = before_after(frame, eif, allow_gaps=allow_gaps)
         pct = ba.copy()
         pct["measure"] = pct["measure"].map(SHORT)
         for c in ("before_growth", "after_growth"):
             pct[c] = [f"{v:+.1%}/yr" if v == v else "—" for v in ba[c]]
         pct = pct.rename(columns={"before_years": "before", "before_avg": "avg", "after_years": "after",
                                   "after_avg": "avg ", "before_growth": "growth", "after_growth": "growth "})
-        console.print(rich_table(pct, title=f"Before vs after entry into force ({eif.isoformat()}), yearly averages",
+        notes = [f"{SHORT.get(m, m)}: {n}" for m, n in zip(ba["measure"], ba["note"]) if n]
+        console.print(rich_table(pct.drop(columns="note"), title=f"Before vs after entry into force "
+                                 f"({eif.isoformat()}), yearly averages over the years listed",
                                  flag_column="confirmed", flag_text="⚠", floatfmt="{:,.0f}"))
+        for n in notes:
+            console.print(n, style="yellow")
+    console.print("Vintages: " + vintages(frame), style="dim")
     console.print("Sources:", style="dim")
     for src in distinct_sources(frame["source"]):
         console.print(f"  • {src}", style="dim", overflow="ellipsis", no_wrap=True)

@@ -17,7 +17,7 @@ from tradepact.errors import ConfigError
 
 COLUMNS = ["year", "goods_exports", "goods_imports", "goods_balance", "services_exports",
            "services_imports", "services_balance", "total_balance", "confirmed", "goods_confirmed",
-           "services_confirmed", "source"]
+           "services_confirmed", "source", "vintage"]
 
 #: Built-in series used for the official view of a pair (reporter, partner) -> (goods, services).
 _BUILTIN_SERIES = {("USA", "KOR"): ("US_CENSUS", "US_BEA")}
@@ -69,7 +69,16 @@ def builtin_bilateral(a: str, b: str) -> pd.DataFrame | None:
         " | ".join(x for x in (f"goods: {sg}" if sg else "", f"services: {ss}" if ss else "") if x)
         for sg, ss in zip(src_g, src_s)
     ]
+    out["vintage"] = _vintage_text(g, s, years)
     return out.reset_index()[COLUMNS]
+
+
+def _vintage_text(g: pd.DataFrame, s: pd.DataFrame, years) -> list[str]:
+    """'goods published 2024-11; services published 2018-03' per year (from the facts' vintage column)."""
+    vg = g["vintage"].reindex(years).fillna("") if "vintage" in g else pd.Series("", index=years)
+    vs = s["vintage"].reindex(years).fillna("") if "vintage" in s else pd.Series("", index=years)
+    return ["; ".join(x for x in (f"goods {a}" if a else "", f"services {b}" if b else "") if x)
+            for a, b in zip(vg, vs)]
 
 
 def _store_has_default() -> bool:
@@ -104,6 +113,7 @@ def store_bilateral(a: str, b: str, store) -> pd.DataFrame | None:
     src_g, src_s = g["source"].reindex(years).fillna(""), s["source"].reindex(years).fillna("")
     out["source"] = [" | ".join(x for x in (f"goods: {sg}" if sg else "", f"services: {ss}" if ss else "") if x)
                      + f" (ledger store {st.path})" for sg, ss in zip(src_g, src_s)]
+    out["vintage"] = "as imported into the ledger store (see source)"
     return out.reset_index()[COLUMNS]
 
 
@@ -156,14 +166,37 @@ def _cagr(years: pd.Series, values: pd.Series) -> float:
     return float((v.iloc[-1] / v.iloc[0]) ** (1.0 / span) - 1.0) if span > 0 else float("nan")
 
 
-def before_after(frame: pd.DataFrame, since: dt.date) -> pd.DataFrame:
+def year_ranges(years) -> str:
+    """'2009–2011, 2016–2017' — the exact years, contiguous runs joined by an en dash."""
+    ys = sorted({int(y) for y in years})
+    runs, start = [], None
+    for k, y in enumerate(ys):
+        if start is None:
+            start = y
+        if k + 1 == len(ys) or ys[k + 1] != y + 1:
+            runs.append(f"{start}" if start == y else f"{start}–{y}")
+            start = None
+    return ", ".join(runs)
+
+
+def _gaps(years) -> list[int]:
+    ys = sorted({int(y) for y in years})
+    return [y for y in range(ys[0], ys[-1] + 1) if y not in set(ys)] if ys else []
+
+
+def before_after(frame: pd.DataFrame, since: dt.date, *, allow_gaps: bool = False) -> pd.DataFrame:
     """Averages and growth before vs after an agreement's entry into force.
 
     Input: a :func:`bilateral` frame. Output: one row per measure (goods exports, goods imports,
     goods balance, services balance, total balance) with ``before_avg``, ``after_avg`` (USD
-    millions, mean over years with data), ``change`` (after − before), ``before_growth`` and
-    ``after_growth`` (compound annual growth of the level, fraction; NaN for balances),
-    the year ranges used, and ``confirmed`` (all figures used for that measure confirmed).
+    millions, mean over the years with data), ``change`` (after − before), ``before_growth`` and
+    ``after_growth`` (compound annual growth of the level, fraction; NaN for balances), the exact
+    years used (``before_years``/``after_years``, e.g. ``2011, 2016–2017``), ``note`` and
+    ``confirmed`` (all figures used for that measure confirmed).
+
+    A period whose years with data are not contiguous (a gap, e.g. services 2013–2015) is refused:
+    its average is NaN and ``note`` names the missing years, unless ``allow_gaps=True`` (then the
+    mean over the years present is given and the note says which are missing).
     """
     cut = first_year_after(since)
     before, after = frame[frame["year"] < cut], frame[frame["year"] >= cut]
@@ -173,20 +206,40 @@ def before_after(frame: pd.DataFrame, since: dt.date) -> pd.DataFrame:
                 ("total_balance", False, "confirmed")]
     for col, is_level, flag in measures:
         b_ok, a_ok = before[before[col].notna()], after[after[col].notna()]
+        notes, avgs, growth = [], {}, {}
+        for label, part in (("before", b_ok), ("after", a_ok)):
+            gaps = _gaps(part["year"])
+            refused = bool(gaps) and not allow_gaps
+            if gaps:
+                notes.append(f"{label}: no data for {year_ranges(gaps)}"
+                             + (" — average refused (allow_gaps to take it anyway)" if refused else ""))
+            avgs[label] = float(part[col].mean()) if len(part) and not refused else float("nan")
+            growth[label] = _cagr(part.year, part[col]) if is_level and not refused else float("nan")
         rows.append({
             "measure": col,
-            "before_years": f"{int(b_ok.year.min())}–{int(b_ok.year.max())}" if len(b_ok) else "",
-            "before_avg": float(b_ok[col].mean()) if len(b_ok) else float("nan"),
-            "after_years": f"{int(a_ok.year.min())}–{int(a_ok.year.max())}" if len(a_ok) else "",
-            "after_avg": float(a_ok[col].mean()) if len(a_ok) else float("nan"),
-            "before_growth": _cagr(b_ok.year, b_ok[col]) if is_level else float("nan"),
-            "after_growth": _cagr(a_ok.year, a_ok[col]) if is_level else float("nan"),
+            "before_years": year_ranges(b_ok["year"]),
+            "before_avg": avgs["before"],
+            "after_years": year_ranges(a_ok["year"]),
+            "after_avg": avgs["after"],
+            "before_growth": growth["before"],
+            "after_growth": growth["after"],
             "confirmed": bool(b_ok[flag].all() and a_ok[flag].all()),
+            "note": "; ".join(notes),
         })
     out = pd.DataFrame(rows)
     out["change"] = out["after_avg"] - out["before_avg"]
     return out[["measure", "before_years", "before_avg", "after_years", "after_avg", "change",
-                "before_growth", "after_growth", "confirmed"]]
+                "before_growth", "after_growth", "note", "confirmed"]]
+
+
+def vintages(frame: pd.DataFrame) -> str:
+    """'goods published 2024-11 (2009–2018); services published 2018-03 (2011); …' from a bilateral frame."""
+    by: dict[str, list[int]] = {}
+    for year, text in zip(frame["year"], frame["vintage"]):
+        for part in str(text).split("; "):
+            if part:
+                by.setdefault(part, []).append(int(year))
+    return "; ".join(f"{k} ({year_ranges(v)})" for k, v in by.items())
 
 
 def distinct_sources(sources) -> list[str]:

@@ -8,7 +8,10 @@ claimed figure and gives a verdict:
 - ``holds within rounding`` — off by no more than one rounding unit (vintage or rounding of parts);
 - ``does not hold`` — further off, or the stated direction is wrong;
 - ``unconfirmed data`` — the figure the check needs is unconfirmed in its source;
-- ``no data`` — the ledger has no figure for that year.
+- ``no data`` — the ledger has no figure for that year;
+- ``depends on the end year`` — a change "since" a base year (``decrease`` with ``through: latest``)
+  holds for some end years and not others; the evidence says which ("holds for 2011→2012–2016;
+  does not hold for 2011→2017–2024").
 """
 from __future__ import annotations
 
@@ -18,7 +21,8 @@ import pandas as pd
 
 from tradepact.errors import ConfigError
 
-VERDICT_ORDER = ["holds", "holds within rounding", "unconfirmed data", "no data", "does not hold"]
+VERDICT_ORDER = ["holds", "holds within rounding", "unconfirmed data", "no data", "depends on the end year",
+                 "does not hold"]
 _FLAG_OF = {"goods_exports": "goods_confirmed", "goods_imports": "goods_confirmed",
             "goods_balance": "goods_confirmed", "services_balance": "services_confirmed",
             "services_exports": "services_confirmed", "services_imports": "services_confirmed",
@@ -67,8 +71,11 @@ def check_claim(claim: dict, frame: pd.DataFrame) -> pd.DataFrame:
                 label = f"{metric} {year} − {chk['base_year']} (claimed: negative)"
         else:
             raise ConfigError(f"claim {claim.get('id')}: unknown check kind {kind!r}; expected value, ratio or decrease")
+        by_end = ""
         if math.isnan(data):
             verdict = "no data"
+        elif kind == "decrease" and chk.get("through") == "latest":
+            verdict, by_end, conf = _decrease_by_end_year(frame, metric, int(chk["base_year"]), conf)
         elif kind == "decrease":
             verdict = "holds" if data < 0 else "does not hold"
         else:
@@ -77,8 +84,28 @@ def check_claim(claim: dict, frame: pd.DataFrame) -> pd.DataFrame:
             verdict = "unconfirmed data"
         rows.append({"claim_id": claim["id"], "check": label, "year": year, "claimed": claimed,
                      "data": data, "difference": data - claimed if kind != "decrease" else data,
-                     "verdict": verdict, "confirmed": conf, "source": source})
+                     "verdict": verdict, "by_end_year": by_end, "confirmed": conf, "source": source})
     return pd.DataFrame(rows)
+
+
+def _decrease_by_end_year(frame: pd.DataFrame, metric: str, base_year: int, conf: bool) -> tuple[str, str, bool]:
+    """Verdict of 'metric fell since base_year' for every end year with data after it."""
+    from tradepact.ledger.balances import year_ranges
+
+    base = frame.loc[frame["year"] == base_year, metric]
+    later = frame[(frame["year"] > base_year) & frame[metric].notna()]
+    if base.empty or later.empty:
+        return "no data", "", conf
+    fell = later[metric].to_numpy() < float(base.iloc[0])
+    yes, no = later["year"][fell], later["year"][~fell]
+    conf = conf and bool(later[_FLAG_OF[metric]].all())
+    parts = []
+    if len(yes):
+        parts.append(f"holds for {base_year}→{year_ranges(yes)}")
+    if len(no):
+        parts.append(f"does not hold for {base_year}→{year_ranges(no)}")
+    verdict = "holds" if not len(no) else "does not hold" if not len(yes) else "depends on the end year"
+    return verdict, "; ".join(parts), conf
 
 
 def check_claims(claims: list[dict], frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,6 +142,8 @@ def _evidence(claim: dict, d: pd.DataFrame, frame: pd.DataFrame) -> str:
         else:
             parts.append(f"{chk['metric'].replace('_', ' ')} {chk['base_year']}→{row['year']}: "
                          f"{row['data']:+,.1f}")
+            if row.get("by_end_year"):
+                parts.append(row["by_end_year"])
     fu = claim.get("follow_up")
     if fu:
         last = frame[frame[fu["metric"]].notna()].iloc[-1]

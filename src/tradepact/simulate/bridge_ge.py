@@ -1,13 +1,17 @@
-"""From a scenario to the GE engine: line-level tariff changes and trade-cost shocks as a bilateral shock.
+"""From a scenario to the GE engine: line-level tariff changes as a shock to their own sector.
 
 Used when a scenario lists ``ge`` in ``models`` and :mod:`tradepact.simulate.ge` is installed. The GE
-model is one-sector and one-shot on the built-in 8-region world (2016), so:
+world is the built-in 8-region world (2016):
 
-* the tariff changes of the PE frame in one year (``year``, default the scenario's last year)
-  become one additive ad valorem change per (exporter, importer) pair, weighted by the lines'
-  baseline trade over the pair's total flow in the world table:
-  ``dt_ij = sum_l M_l (t1_l - t0_l) / X_ij`` — lines outside the PE data count as unchanged;
-* ``trade_cost`` changes (``change`` = tau_hat - 1, iceberg) enter as ``d ln T_ij = -theta ln(1 + change)``.
+* the lines whose tariff changes in one year (``year``, default the scenario's last year) are split
+  out of the one-sector table into a sector of their own (:func:`~tradepact.simulate.ge.baseline.split_sector`):
+  their baseline value is that sector's flow for their pair; every other cell's content of those
+  products is assumed :data:`~tradepact.simulate.ge.world8.CAR_SHARE` of its flow (stated in the
+  result's notes). The tariff change in that sector is the lines' value-weighted change
+  ``dt_ij = sum_l M_l (t1_l - t0_l) / sum_l M_l`` (exact for one line), so goods the scenario does
+  not touch are not taxed;
+* ``trade_cost`` changes (``change`` = tau_hat - 1, iceberg) enter as ``d ln T_ij = -theta ln(1 + change)``
+  on every sector of the pair.
 
 Returns the GE result (``tradepact.simulate.ge.GEResult``) and the shock inputs as a frame.
 """
@@ -22,7 +26,8 @@ from tradepact.errors import ConfigError
 def run_ge(scn, pe_frame: pd.DataFrame, year: int | None = None):
     """Solve the GE counterfactual of scenario ``scn`` (full endowment closure); see the module docstring."""
     from tradepact.simulate.ge import Shock, solve
-    from tradepact.simulate.ge.world8 import REGIONS, world8_baseline, world8_tables
+    from tradepact.simulate.ge.baseline import split_sector
+    from tradepact.simulate.ge.world8 import CAR_SHARE, REGIONS, world8_baseline, world8_tables
 
     f = scn.file
     base = world8_baseline(2016)
@@ -34,24 +39,31 @@ def run_ge(scn, pe_frame: pd.DataFrame, year: int | None = None):
     if pe_frame is not None and len(pe_frame):
         d = pe_frame[pe_frame["year"] == year]
         d = d[np.isfinite(d["rate_after"]) & np.isfinite(d["rate_before"])]
-        w = (d["import_value"] * (d["rate_after"] - d["rate_before"])).groupby([d["exporter"], d["importer"]]).sum()
-        for (ex, im), num in w.items():
-            if abs(num) < 1e-12:
-                continue
+        d = d[(d["rate_after"] - d["rate_before"]).abs() > 1e-12]
+        for (ex, im), g in d.groupby(["exporter", "importer"]):
             for c, fld in ((ex, "exporter"), (im, "importer")):
                 if c not in REGIONS:
                     raise ConfigError(f"{f}: field 'models': the GE world has regions {', '.join(REGIONS)}; "
                                       f"{fld} {c!r} of a tariff change is not one of them")
             flow = float(trade.get((ex, im), np.nan))
             if not flow > 0:
-                raise ConfigError(f"{f}: field 'models': no {ex}->{im} trade in the GE world table to weight "
-                                  "the tariff change")
-            rows.append({"exporter": ex, "importer": im, "kind": "tariff", "lines_value": float(
-                d[(d.exporter == ex) & (d.importer == im)]["import_value"].sum()), "pair_value": flow,
-                "change": num / flow})
+                raise ConfigError(f"{f}: field 'models': no {ex}->{im} trade in the GE world table for the "
+                                  "tariff change")
+            value = float(g["import_value"].sum())
+            if value > flow:
+                raise ConfigError(f"{f}: field 'models': the changed {ex}->{im} lines ({value:,.0f}) exceed the "
+                                  f"pair's trade in the GE world table ({flow:,.0f})")
+            dt = float((g["import_value"] * (g["rate_after"] - g["rate_before"])).sum() / value) if value > 0 else 0.0
+            rows.append({"exporter": ex, "importer": im, "kind": "tariff", "lines_value": value,
+                         "pair_value": flow, "change": dt})
+    tariffs = {(r["exporter"], r["importer"]): r["change"] for r in rows if r["kind"] == "tariff"}
+    if tariffs:
+        known = {(r["exporter"], r["importer"]): r["lines_value"] for r in rows if r["kind"] == "tariff"}
+        base = split_sector(base, "scenario lines", known, CAR_SHARE,
+                            note="assumed content of the changed products in every other flow")
     theta = base.theta if np.ndim(base.theta) == 0 else float(np.asarray(base.theta).ravel()[0])
     n = len(base.countries)
-    log_cost = np.zeros((n, n))
+    log_cost = np.zeros((len(base.sectors), n, n))
     for i, ch in enumerate(scn.changes):
         if ch.kind != "trade_cost":
             continue
@@ -61,12 +73,11 @@ def run_ge(scn, pe_frame: pd.DataFrame, year: int | None = None):
             if c not in REGIONS:
                 raise ConfigError(f"{f}: field 'changes[{i}].{fld}': expected one of the GE regions "
                                   f"{', '.join(REGIONS)}, got {c!r}")
-        log_cost[base.index(ch.exporter), base.index(ch.importer)] += -theta * np.log1p(ch.change)
+        log_cost[:, base.index(ch.exporter), base.index(ch.importer)] += -theta * np.log1p(ch.change)
         rows.append({"exporter": ch.exporter, "importer": ch.importer, "kind": "trade_cost", "lines_value": np.nan,
                      "pair_value": float(trade.get((ch.exporter, ch.importer), np.nan)), "change": ch.change})
-    tariffs = {(r["exporter"], r["importer"]): r["change"] for r in rows if r["kind"] == "tariff"}
-    shock = Shock.bilateral_tariffs(base, tariffs, additive=True, label=f"{scn.name} tariffs {year}") if tariffs \
-        else Shock.none()
+    shock = Shock.bilateral_tariffs(base, tariffs, sector="scenario lines", additive=True,
+                                    label=f"{scn.name} tariffs {year}") if tariffs else Shock.none()
     if np.any(log_cost != 0):
         shock = shock + Shock.from_costs(log_cost, label="trade costs")
     result = solve(base, shock, closure="full")

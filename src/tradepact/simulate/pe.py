@@ -33,10 +33,12 @@ substitution elasticity between sources):
   fall). Sum of TD over a market's sources is zero.
 * **Tariff revenue** ``R = t * M * (1 + pw)`` before and after (``t_in``/``t_out`` split under a
   quota); the change is reported.
-* **Consumer surplus** (trapezoid on the line's import demand curve, domestic price ``p0``):
-  ``dCS = -(p0 * pd) * (M + TC/2)``. With ``eps`` infinite and no quota this is
-  ``(t0 - t1) * (M + TC/2)``; the classic SMART "welfare" triangle ``0.5*dt*TC`` is
-  ``dCS + dR`` when ``t1 = 0``.
+* **Consumer surplus**: the exact area under the line's own import demand curve between the
+  domestic prices before (``p0``) and after (``p0 (1 + pd)``), :func:`consumer_surplus_change`.
+  Linear form (exact = trapezoid): ``dCS = -(p0 * pd) * (M + TC/2)``; with ``eps`` infinite and no
+  quota ``(t0 - t1) * (M + TC/2)``, and the classic SMART "welfare" triangle ``0.5*dt*TC`` is
+  ``dCS + dR`` when ``t1 = 0``. Constant-elasticity form ``D(p) = M (p/p0)^eta``:
+  ``dCS = -M p0 ((1+pd)^(eta+1) - 1)/(eta+1)`` (``-M p0 ln(1+pd)`` at ``eta = -1``).
 
 Beyond SMART:
 
@@ -380,7 +382,7 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
     rev1 = (1.0 + pw) * np.where(quota_row,
                                  _safe_mul(ti1, np.minimum(M1, Q1)) + _safe_mul(t1, np.maximum(M1 - Q1, 0.0)),
                                  t1 * M1)
-    dcs = -(p0 * pd_hat) * (M + 0.5 * TC)
+    dcs = consumer_surplus_change(M, p0, pd_hat, eta, linear, dM=TC)
 
     # ---- domestic output change (GSIM option)
     imp_share = np.where(imp_m[mkt] > 0, spend_imp / np.where(imp_m[mkt] > 0, imp_m[mkt], 1.0), 0.0) if n else np.zeros(0)
@@ -406,6 +408,30 @@ def simulate_pe(frame: pd.DataFrame, settings: PESettings | None = None, *,
     out["quota_regime_after"] = pd.Categorical.from_codes(regime_after, categories=REGIMES)
     out["clipped"] = clipped
     return PEResult(lines=out, settings=s)
+
+
+def consumer_surplus_change(M: np.ndarray, p0: np.ndarray, pd_hat: np.ndarray, eta: np.ndarray,
+                            linear: bool, dM: np.ndarray | None = None) -> np.ndarray:
+    """Exact consumer-surplus change (USD millions) on the line's import demand curve.
+
+    ``M`` baseline imports (quantity at world price 1), ``p0`` baseline domestic price, ``pd_hat``
+    relative domestic price change, ``eta`` < 0 the demand curve's elasticity at ``(p0, M)``.
+    Linear demand: the trapezoid ``-(p0 pd)(M + dM/2)`` (exact for a line), ``dM`` the quantity
+    change on it (default ``M eta pd``, floored at ``-M``).
+    Constant elasticity: ``-∫ M (p/p0)^eta dp`` from ``p0`` to ``p0 (1+pd)``.
+    """
+    M, p0, pd_hat, eta = (np.asarray(a, dtype=float) for a in (M, p0, pd_hat, eta))
+    if linear:
+        dM = np.maximum(M * eta * pd_hat, -M) if dM is None else np.asarray(dM, dtype=float)
+        return -(p0 * pd_hat) * (M + 0.5 * dM)
+    k = eta + 1.0
+    ratio = 1.0 + pd_hat
+    unit = np.abs(k) < 1e-12
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        general = -M * p0 * (ratio ** np.where(unit, 1.0, k) - 1.0) / np.where(unit, 1.0, k)
+        log_case = -M * p0 * np.log(ratio)
+    out = np.where(unit, log_case, general)
+    return np.where(M == 0, 0.0, out)
 
 
 # --------------------------------------------------------------------------- results
@@ -449,6 +475,31 @@ class PEResult(Result):
         if not keys:
             return work[cols].sum().to_frame().T
         return work.groupby(keys, sort=True, observed=True)[cols].sum().reset_index()
+
+    def split_by_partner(self, partner: str, by: tuple[str, ...] = ("year",)) -> pd.DataFrame:
+        """Who gains and loses in the markets where ``partner`` sells (USD millions).
+
+        For every market (importer, hs, year) holding a flow from ``partner``: ``partner_change``
+        (creation + diversion of the partner's flows), ``others_change`` (the change in imports from
+        every other origin, i.e. diversion to or from them), ``total_change`` (the importer's imports
+        of those products from everyone) and ``others_base`` (the other origins' baseline imports;
+        0 when the data hold no other supplier, so no diversion can show). Summed within ``by`` keys.
+        """
+        df = self.lines
+        mine = df["exporter"].eq(partner)
+        keys = ["importer", "hs", "year"]
+        mk = df.loc[mine, keys].drop_duplicates()
+        sub = df.merge(mk, on=keys, how="inner")
+        is_p = sub["exporter"].eq(partner)
+        work = pd.DataFrame({k: sub[k] for k in by})
+        work["partner_base"] = np.where(is_p, sub["import_value"], 0.0)
+        work["partner_change"] = np.where(is_p, sub["total_import_change"], 0.0)
+        work["others_base"] = np.where(is_p, 0.0, sub["import_value"])
+        work["others_change"] = np.where(is_p, 0.0, sub["total_import_change"])
+        work["total_change"] = sub["total_import_change"].to_numpy()
+        if not by:
+            return work.sum().to_frame().T
+        return work.groupby(list(by), sort=True).sum().reset_index()
 
     def totals(self) -> dict[str, float]:
         """Grand totals of the flow columns (USD millions)."""

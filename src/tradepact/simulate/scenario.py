@@ -67,6 +67,7 @@ from tradepact.fields import StrictModel, check_hs_code, check_iso3, parse_year_
 from tradepact.errors import ConfigError, TradepactError
 from tradepact.results import Result, records
 from tradepact.simulate import data as pe_data
+from tradepact.simulate import elasticities as el_data
 from tradepact.simulate.pe import PEResult, PESettings, simulate_pe
 
 BUILTIN_PACKAGE = "tradepact.simulate.builtin"
@@ -197,9 +198,16 @@ Change = Annotated[Union[TariffChange, QuotaChange, TradeCostChange], Field(disc
 
 
 class Elasticities(StrictModel):
+    """Elasticities of the PE model. ``import_demand_table`` must hold import-demand elasticities η
+    (``hauk2012``); a table of another concept (``protee`` holds trade elasticities θ) is refused
+    unless ``allow_concept_mismatch``. ``range``: also run the low and high ends of each line's η
+    range (see :mod:`tradepact.simulate.elasticities`)."""
+
     substitution: float = Field(default=1.5, gt=0)
     export_supply: float | None = Field(default=None, gt=0)
-    import_demand_table: Literal["protee", "none"] = "protee"
+    import_demand_table: Literal["hauk2012", "protee", "none"] = "hauk2012"
+    allow_concept_mismatch: bool = False
+    range: bool = True
     import_demand_default: float = Field(default=-1.0, lt=0)
     import_demand: dict[str, Annotated[float, Field(lt=0)]] = Field(default_factory=dict)
     include_flagged: bool = False
@@ -372,6 +380,10 @@ def _check_semantics(scn: Scenario, base_dir: Path) -> None:
             if ch.kind == "trade_cost":
                 raise ConfigError(f"{f}: field 'changes[{i}]': a trade_cost shock is used only by the GE model; "
                                   "add 'ge' to models or remove it")
+    table = scn.elasticities.import_demand_table
+    if table != "none":
+        el_data.require_concept(table, "eta", allow_mismatch=scn.elasticities.allow_concept_mismatch,
+                                where=f"{f}: field 'elasticities.import_demand_table'")
     if scn.baseline.agreement is not None:
         _agreement(scn)  # raises naming the field
     lines = _lines(scn, base_dir)
@@ -439,6 +451,8 @@ class ScenarioResult(Result):
     notes: list[str] = field(default_factory=list)
     draws: pd.DataFrame | None = None
     ge: Any = None
+    #: PE totals by year at the low / central / high end of each line's η range (``case`` column)
+    pe_range: pd.DataFrame | None = None
 
     #: per-line JSON keys, in order (the first are the documented contract)
     LINE_KEYS = ["importer", "exporter", "hs", "year", "import_value", "rate_before", "rate_after",
@@ -447,7 +461,7 @@ class ScenarioResult(Result):
                  "total_import_change", "world_price_change", "domestic_price_change", "quota_rent_change",
                  "quota_before", "quota_after", "in_quota_rate_before", "in_quota_rate_after",
                  "quota_regime_before", "quota_regime_after", "domestic_output_change", "clipped",
-                 "description", "line_id", "basis", "confirmed", "source", "elasticity_source",
+                 "description", "line_id", "basis", "confirmed", "source", "eta_low", "eta_high", "elasticity_source",
                  "rate_source", "rate_confirmed"]
 
     @property
@@ -489,6 +503,8 @@ class ScenarioResult(Result):
                 "import_demand_table": scn.elasticities.import_demand_table,
                 "import_demand_default": scn.elasticities.import_demand_default,
                 "domestic_substitution": scn.elasticities.domestic_substitution,
+                "allow_concept_mismatch": scn.elasticities.allow_concept_mismatch,
+                "range": scn.elasticities.range,
             },
             "units": ("USD millions; rates and price changes as fractions; export_supply_elasticity null = "
                       "infinite; rate_after null on a quota line = prohibitive beyond the quota"),
@@ -497,12 +513,16 @@ class ScenarioResult(Result):
             "by_year": records(self.by("total", ("year",))) if self.pe is not None else [],
             "by_hs2": records(self.by("hs2", ("year",))) if self.pe is not None else [],
             "by_sector": records(self.by("sector", ("year",))) if self.pe is not None else [],
+            "range_by_year": records(self.pe_range) if self.pe_range is not None else [],
             "skipped": records(self.skipped),
             "notes": list(self.notes),
             "caveats": list(scn.caveats),
         }
         if self.ge is not None:
-            out["ge"] = {"year": self.ge["year"], "closure": "full", "world": "tradepact built-in world8 2016",
+            g = self.ge["result"]
+            out["ge"] = {"year": self.ge["year"], "closure": g.closure, "deficits": g.deficits,
+                         "fixed_by_closure": g.fixed_outcomes(), "sectors": list(g.baseline.sectors),
+                         "notes": list(g.baseline.notes), "world": "tradepact built-in world8 2016",
                          "shock": records(self.ge["shock"]), "countries": records(self.ge["result"].to_frame())}
         if self.draws is not None:
             q = self.draws.groupby("year")[["trade_creation", "trade_diversion", "tariff_revenue_change",
@@ -519,15 +539,37 @@ class ScenarioResult(Result):
             index=False, float_format=lambda v: f"{v:,.1f}")
         return f"<p><b>{html.escape(self.name)}</b>: {html.escape(self.summary())}</p>{body}"
 
+    def headline(self, year: int | None = None) -> dict[str, dict[str, float]]:
+        """One year's PE totals (default the last simulated year) at the low / central / high end of the
+        η range: ``{case: {column: USD m}}`` (only ``central`` when no range was run)."""
+        if self.pe is None:
+            return {}
+        year = int(year if year is not None else max(self.scenario.years))
+        cols = [c for c in ("total_import_change", "import_value", "consumer_surplus_change",
+                            "tariff_revenue_change", "quota_rent_change") if c in self.pe.lines.columns]
+        if self.pe_range is not None:
+            r = self.pe_range[self.pe_range["year"] == year].set_index("case")
+            return {c: {k: float(r.at[c, k]) for k in cols} for c in ("low", "central", "high") if c in r.index}
+        t = self.by("total", ("year",)).set_index("year").loc[year]
+        return {"central": {k: float(t[k]) for k in cols}}
+
     def summary(self) -> str:
-        t = self.totals()
-        if not t:
+        """One year's effects (the last simulated year) with the η range — never a sum over years."""
+        h = self.headline()
+        if not h:
             return f"{self.name}: no flows simulated"
-        yrs = self.scenario.years
-        span = f"{yrs[0]}" if len(yrs) == 1 else f"{yrs[0]}–{yrs[-1]}"
-        return (f"{self.name} ({span}, summed over years): trade creation {t['trade_creation']:,.0f}, diversion "
-                f"{t['trade_diversion']:,.0f}, tariff revenue {t['tariff_revenue_change']:+,.0f}, consumer surplus "
-                f"{t['consumer_surplus_change']:+,.0f}, quota rents {t['quota_rent_change']:+,.0f} (USD m; "
+        year = max(self.scenario.years)
+        c = h["central"]
+
+        def rng(col: str) -> str:
+            if "low" not in h:
+                return f"{c[col]:+,.0f}"
+            lo, hi = sorted((h["low"][col], h["high"][col]))
+            return f"{c[col]:+,.0f} (range {lo:+,.0f} to {hi:+,.0f})"
+
+        return (f"{self.name}, {year}: imports of the affected lines {rng('total_import_change')}, consumer surplus "
+                f"{rng('consumer_surplus_change')}, tariff revenue {rng('tariff_revenue_change')} (USD m a year at "
+                f"{self.scenario.baseline.year} values; range = low/high import-demand elasticity; "
                 f"{len(self.pe.lines)} flow-years, {len(self.skipped)} skipped)")
 
 
@@ -634,28 +676,48 @@ def _apply_changes(scn: Scenario, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
 
 
 def _elasticities(scn: Scenario, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``import_demand_elasticity`` (central η), ``eta_low``/``eta_high`` (its range; equal to the
+    central value where one number is given) and ``elasticity_source``."""
     el = scn.elasticities
     default = el.import_demand_default
     if "import_demand_elasticity" in frame.columns and frame["import_demand_elasticity"].notna().any():
         given = pd.to_numeric(frame["import_demand_elasticity"], errors="coerce")
     else:
         given = pd.Series(np.nan, index=frame.index)
-    if el.import_demand_table == "protee":
+    if el.import_demand_table == "hauk2012":
+        r = el_data.line_ranges(frame)
+        miss = r["eta"].isna()
+        look = pd.DataFrame({"elasticity": r["eta"].where(~miss, default),
+                             "low": r["eta_low"].where(~miss, default), "high": r["eta_high"].where(~miss, default),
+                             "elasticity_source": r["eta_source"].where(~miss, f"default {default:g} (no HS6 "
+                                                                            "estimate under the line)")},
+                            index=frame.index)
+        proxy = (frame["importer"] != "USA").to_numpy() & ~miss.to_numpy()
+        look.loc[proxy, "elasticity_source"] = look.loc[proxy, "elasticity_source"] + " (US estimate used as a proxy)"
+    elif el.import_demand_table == "protee":  # allowed only with allow_concept_mismatch (checked on load)
         look = pe_data.lookup_elasticities(frame, pe_data.import_elasticities(), default, el.include_flagged)
+        look["elasticity_source"] = "ProTEE trade elasticity θ used as η (concept mismatch allowed): " \
+            + look["elasticity_source"]
+        look["low"] = look["high"] = look["elasticity"]
     else:
-        look = pd.DataFrame({"elasticity": default, "elasticity_source": f"default {default:g}",
-                             "elasticity_confirmed": False}, index=frame.index)
-    eta = given.where(given.notna(), look["elasticity"])
-    src = pd.Series(np.where(given.notna(), "data file", look["elasticity_source"]), index=frame.index)
+        look = pd.DataFrame({"elasticity": default, "low": default, "high": default,
+                             "elasticity_source": f"default {default:g}"}, index=frame.index)
+    use_given = given.notna()
+    eta = given.where(use_given, look["elasticity"])
+    low = given.where(use_given, look["low"])
+    high = given.where(use_given, look["high"])
+    src = pd.Series(np.where(use_given, "data file", look["elasticity_source"]), index=frame.index)
     if el.import_demand:
         hs = frame["hs"].astype(str)
         best_len = np.zeros(len(frame), dtype=int)
         for code, val in el.import_demand.items():  # a few overrides
             hit = hs.str.startswith(code).to_numpy() & (len(code) > best_len)
-            eta = eta.where(~hit, val)
+            eta, low, high = (x.where(~hit, val) for x in (eta, low, high))
             src = src.where(~hit, f"scenario override for HS {code}")
             best_len = np.where(hit, len(code), best_len)
     frame["import_demand_elasticity"] = eta.to_numpy(dtype=float)
+    frame["eta_low"] = low.to_numpy(dtype=float)
+    frame["eta_high"] = high.to_numpy(dtype=float)
     frame["elasticity_source"] = src.to_numpy()
     return frame
 
@@ -702,6 +764,14 @@ def run_scenario(scenario: str | Path | dict | Scenario, *, progress=None) -> Sc
     frame, skipped, notes = prepare(scn)
     settings = _settings(scn)
     pe = simulate_pe(frame, settings, source=f"{scn.file} (PE input)") if "pe" in scn.models and len(frame) else None
+    pe_range = None
+    if pe is not None and scn.elasticities.range:
+        cases = []
+        for case, col in (("low", "eta_low"), ("central", None), ("high", "eta_high")):
+            r = pe if col is None else simulate_pe(frame.assign(import_demand_elasticity=frame[col]), settings,
+                                                   source=f"{scn.file} (PE input, {case} η)")
+            cases.append(r.aggregate("total", by=("year",)).assign(case=case))
+        pe_range = pd.concat(cases, ignore_index=True)
     draws = None
     if pe is not None and scn.draws.n > 0:
         rng = np.random.default_rng(scn.draws.seed)
@@ -730,7 +800,7 @@ def run_scenario(scenario: str | Path | dict | Scenario, *, progress=None) -> Sc
         ge = {"year": max(scn.years), "result": ge_result, "shock": ge_shock}
         if any(frame.get("quota_after", pd.Series(dtype=float)).notna()):
             notes.append("GE: quota changes are not passed to the GE model (tariff and trade-cost changes only)")
-    return ScenarioResult(scenario=scn, pe=pe, skipped=skipped, notes=notes, draws=draws, ge=ge)
+    return ScenarioResult(scenario=scn, pe=pe, skipped=skipped, notes=notes, draws=draws, ge=ge, pe_range=pe_range)
 
 
 def compare(a: ScenarioResult, b: ScenarioResult, level: str = "hs2") -> pd.DataFrame:

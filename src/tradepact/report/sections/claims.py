@@ -17,7 +17,9 @@ def korus_section() -> Section:
     sec.add(Note("Each quantitative claim of the KORUS debate is compared with the built-in official figures "
                  "(US view, USD millions). 'holds' = the data round to the claimed figure; 'holds within "
                  "rounding' = off by at most one rounding unit (rounding of parts or a later data vintage); "
-                 "'unconfirmed data' = the figure needed is not confirmed in a cited source."))
+                 "'unconfirmed data' = the figure needed is not confirmed in a cited source; 'depends on the end "
+                 "year' = a change 'since' a year holds for some end years and not others (the evidence names "
+                 "them)."))
     sec.add(TableBlock(summary[["claim", "said_by", "evidence", "verdict", "confirmed"]], name="claims",
                        caption="Claims and verdicts", source="tradepact built-in KORUS facts (Census, BEA, USTR)",
                        flag_column="confirmed"))

@@ -10,7 +10,7 @@ from tradepact.report.document import Chart, Note, Section, TableBlock
 def korus_section() -> Section:
     """Balances 2006–2024 from built-in Census/BEA facts, entry into force marked."""
     from tradepact.data import korus
-    from tradepact.ledger.balances import before_after, bilateral, distinct_sources
+    from tradepact.ledger.balances import before_after, bilateral, distinct_sources, vintages
 
     facts = korus()
     frame = bilateral("USA", "KOR")
@@ -41,8 +41,9 @@ def korus_section() -> Section:
     ba = before_after(frame, eif)
     for col in ("before_growth", "after_growth"):
         ba[col] = [f"{v:+.1%} a year" if v == v else "—" for v in ba[col]]
-    sec.add(TableBlock(ba, name="before_after", caption="Yearly averages before and after entry into force "
-                       "(USD millions; growth = compound annual growth of the level)",
+    sec.add(TableBlock(ba, name="before_after", caption="Yearly averages before and after entry into force over "
+                       "exactly the years listed (USD millions; growth = compound annual growth of the level). An "
+                       "average over a period with missing years is refused, and the note says which are missing",
                        source="tradepact ledger", flag_column="confirmed", floatfmt="{:,.0f}"))
     if not unconfirmed.empty:
         years = ", ".join(str(y) for y in unconfirmed["year"])
@@ -52,6 +53,8 @@ def korus_section() -> Section:
     sec.add(TableBlock(table, name="us_korea_ledger", caption="Per year (USD millions)",
                        source="the documents listed below (per-year sources: tradepact ledger USA KOR --format json)",
                        flag_column="confirmed"))
+    sec.add(Note("Data vintages (when each figure was published; later releases revise the last years): "
+                 + vintages(frame) + "."))
     items = "".join(f"<li>{html.escape(s)}</li>" for s in distinct_sources(frame["source"]))
     sec.add(Note(html_text=f"Sources:<ul class='sources'>{items}</ul>"))
     return sec

@@ -42,29 +42,44 @@ def effects_chart(result) -> go.Figure:
 
 
 def product_table(result) -> pd.DataFrame:
-    """Per product: rates in the first and last simulated year, the effects in the last year and the
-    trade creation summed over all years (USD millions)."""
+    """Per product: rates in the first and last simulated year, the import-demand elasticity range and
+    the effects in the last year (USD millions a year; the import change at the low / high η too)."""
     df = result.to_frame()
     df["product"] = _label(df)
     first, last = df["year"].min(), df["year"].max()
     g = df.groupby("product", sort=False)
     fin = df[df["year"] == last].set_index("product")
+    eta = g[["eta_low", "import_demand_elasticity", "eta_high"]].first() if "eta_low" in df else None
     out = pd.DataFrame({
         "base value": g["import_value"].first(),
         f"rate {first} before → after": g.apply(lambda d: _rates(d, first), include_groups=False),
         f"rate {last} before → after": g.apply(lambda d: _rates(d, last), include_groups=False),
-        "elasticity": g["import_demand_elasticity"].first(),
+        "η low / central / high": (eta.apply(lambda r: " / ".join(f"{v:.2f}" for v in r), axis=1)
+                                   if eta is not None else g["import_demand_elasticity"].first()),
         f"imports Δ {last}": fin["total_import_change"],
+        f"imports Δ {last} %": 100 * fin["total_import_change"] / fin["import_value"].where(fin["import_value"] > 0),
         f"revenue Δ {last}": fin["tariff_revenue_change"],
         f"cons. surplus Δ {last}": fin["consumer_surplus_change"],
         f"quota rent Δ {last}": fin["quota_rent_change"],
-        f"imports Δ Σ {first}–{last}": g["total_import_change"].sum(),
         "confirmed": g["confirmed"].all() & g["rate_confirmed"].all(),
     }).reset_index()
     moved = (g["total_import_change"].apply(lambda v: v.abs().sum()) + g["tariff_revenue_change"].apply(
         lambda v: v.abs().sum()) + g["quota_rent_change"].apply(lambda v: v.abs().sum())).to_numpy() > 1e-9
     out = out[moved]
-    return out.sort_values(f"imports Δ Σ {first}–{last}", key=lambda v: -v.abs()).reset_index(drop=True)
+    return out.sort_values(f"imports Δ {last}", key=lambda v: -v.abs()).reset_index(drop=True)
+
+
+def changed_flows(result) -> str:
+    """What the scenario changes, named exactly: 'US imports of Cars from Korea (HS 8703)'."""
+    df = result.to_frame()
+    moved = df[(df[["total_import_change", "tariff_revenue_change", "quota_rent_change"]].abs() > 1e-9).any(axis=1)]
+    moved = moved.drop_duplicates(["importer", "exporter", "hs"])
+    names = {"USA": "US", "KOR": "Korean"}
+    partner = {"USA": "the US", "KOR": "Korea"}
+    desc = moved["description"].fillna("").str.replace(r"\s*\(.*\)$", "", regex=True) if "description" in moved \
+        else moved["hs"]
+    return "; ".join(f"{names.get(i, i)} imports of {d} from {partner.get(e, e)} (HS {h})"
+                     for i, e, h, d in zip(moved["importer"], moved["exporter"], moved["hs"], desc))
 
 
 def _rates(d: pd.DataFrame, year: int) -> str:
@@ -105,6 +120,41 @@ def _coverage_note(results) -> Note | None:
                 + "; ".join(parts) + ".", kind="caveat")
 
 
+def _headline(res) -> str:
+    """The last simulated year's import change with its η range, and coverage of the lines moved."""
+    h = res.headline()
+    last = max(res.scenario.years)
+    c = h["central"]["total_import_change"]
+    lo, hi = sorted((h["low"]["total_import_change"], h["high"]["total_import_change"])) if "low" in h else (c, c)
+    if hi - lo > 1e-6:
+        rng = f"{c / 1000:+,.1f}bn (range {lo / 1000:+,.1f} to {hi / 1000:+,.1f}bn)"
+    else:
+        rng = f"{c / 1000:+,.1f}bn (the same at every η)"
+    df = res.to_frame()
+    d = df[df["year"] == last]
+    moved = d[(d[["total_import_change", "tariff_revenue_change", "quota_rent_change"]].abs() > 1e-9).any(axis=1)]
+    base = float(moved["import_value"].sum())
+    pct = f", {c / base:+.0%} of their {base / 1000:,.1f}bn" if base > 0 else ""
+    return f"{res.name} ({last}): imports of the lines it changes {rng}{pct}{_coverage(res, moved)}"
+
+
+def _coverage(res, moved: pd.DataFrame) -> str:
+    """'; the lines cover 21% of US imports from Korea (2017)' — share of the bilateral goods total."""
+    from tradepact.data import korus
+
+    goods = korus().goods
+    goods = goods[goods["preferred"].astype(bool) & (goods["series"] == "US_CENSUS")]
+    year = res.scenario.baseline.year
+    row = goods[goods["year"] == year]
+    if row.empty or moved.empty:
+        return ""
+    parts = []
+    for (exp, imp), grp in moved.groupby(["exporter", "importer"]):
+        total = float(row["imports"].iloc[0] if exp == "KOR" else row["exports"].iloc[0])
+        parts.append(f"{grp['import_value'].sum() / total:.0%} of {_FLOW.get((exp, imp), exp + '→' + imp)}")
+    return f"; the lines cover {' and '.join(parts)} ({year}, Census total)"
+
+
 def korus_section() -> Section:
     """Effects by product and year of the built-in scenarios (korus-2018, auto-tariff-25, no-korus)."""
     from tradepact.errors import TradepactError
@@ -112,12 +162,13 @@ def korus_section() -> Section:
 
     sec = Section("scenarios", "Scenarios: what would the renegotiation do?")
     sec.add(Note("Product-level partial equilibrium (SMART, as in the World Bank's WITS, extended with tariff-rate "
-                 "quotas and a time path): for each product line the import change from the tariff change "
-                 "(trade creation, M·η·Δt/(1+t) to first order), the shift between sources (trade diversion, "
-                 "Armington σ = 1.5), the tariff revenue and consumer surplus changes, year by year along the "
-                 "agreement's staging. Values in USD millions at the base year's prices; built-in product data "
-                 "and CEPII ProTEE elasticities. Scenarios are YAML files (`tradepact scenarios`, "
-                 "`tradepact simulate NAME`)."))
+                 "quotas and a time path): for each product line the change in the importer's imports of that "
+                 "line from the partner when its tariff changes (trade creation, constant-elasticity demand with "
+                 "the import-demand elasticity η), the shift between suppliers (trade diversion, Armington "
+                 "σ = 1.5), and the tariff revenue and consumer surplus changes (the exact area under the demand "
+                 "curve), year by year along the agreement's staging. Every effect is one year's, in USD millions "
+                 "at the base year's values, and is shown as a range: low / central / high η. Scenarios are YAML "
+                 "files (`tradepact scenarios`, `tradepact simulate NAME`)."))
     results, summaries = [], []
     for name in builtin_scenarios():
         try:
@@ -135,16 +186,24 @@ def korus_section() -> Section:
         moved = lines[(lines[["total_import_change", "tariff_revenue_change", "quota_rent_change"]].abs() > 1e-9)
                       .any(axis=1)]
         confirmed = bool(moved["confirmed"].all() and moved["rate_confirmed"].all())
+        what = changed_flows(res)
+        head = _headline(res)
+        sec.add(Note(f"{head}. What changes: {what or 'no traded line'}.", kind="verdict"))
         sec.add(Chart(effects_chart(res), source="tradepact PE (SMART) on built-in KORUS product data; "
-                      "tariff paths from tradepact.agreements; CEPII ProTEE 0.1 elasticities",
+                      "tariff paths from tradepact.agreements; import-demand elasticities η from Hauk (2012)",
                       confirmed=confirmed,
-                      caption="Bars: change in imports per product (creation + diversion); lines: totals."))
+                      caption="Bars: change in imports per product (creation + diversion), central η; lines: totals."))
         table = product_table(res)
         if not table.empty:
             sec.add(TableBlock(table, name=f"scenario_{res.name}", caption=f"{res.name}: effects by product in "
-                               f"{res.scenario.years[-1]}, and the import change summed over "
-                               f"{res.scenario.years[0]}–{res.scenario.years[-1]} (USD millions)",
+                               f"{res.scenario.years[-1]} (USD millions a year; η range low / central / high)",
                                source="tradepact PE", flag_column="confirmed"))
+        split = res.pe.split_by_partner("KOR" if (moved["exporter"] == "KOR").any() else "USA", by=("year",))
+        if float(split["others_base"].max()) <= 0:
+            sec.add(Note(f"{res.name}: the data hold no imports of these products from third countries, so "
+                         "diversion to or from other suppliers (Japan, Germany, Mexico …) cannot be computed; the "
+                         "change shown is the partner's alone. Import a trade dataset with all origins "
+                         "(`tradepact data import baci …`) to see it.", kind="caveat"))
         if len(res.skipped):
             sk = res.skipped.drop_duplicates(["importer", "exporter", "hs"])
             names = ", ".join(f"{d} ({e}→{i})" for d, e, i in zip(sk.get("description", sk["hs"]), sk["exporter"],
@@ -153,18 +212,16 @@ def korus_section() -> Section:
                          kind="caveat"))
         for note in [n for n in res.notes if "skipped" not in n] + res.scenario.caveats:
             sec.add(Note(note, kind="caveat"))
-        last = max(res.scenario.years)
-        t = res.by("total", ("year",)).set_index("year").loc[last]
-        summaries.append(f"{res.name}: imports {t['total_import_change'] / 1000:+,.1f}bn, consumer surplus "
-                         f"{t['consumer_surplus_change'] / 1000:+,.2f}bn in {last}")
+        summaries.append(head)
     cov = _coverage_note(results)
     if cov is not None:
         sec.add(cov)
-    sec.add(Note("Elasticities: CEPII ProTEE 0.1 product-level trade elasticities (HS6, common to all importers; "
-                 "mean about −10), averaged over the HS6 codes a product line covers. They are several times "
-                 "larger in magnitude than Kee–Nicita–Olarreaga import demand elasticities, so these effects are "
-                 "upper bounds; the built-in scenarios use the constant-elasticity form so large tariff changes "
-                 "stay bounded. No imports from third countries are in the built-in data, so trade diversion "
-                 "towards other suppliers is not computed.", kind="caveat"))
-    sec.summary = "PE, USD: " + "; ".join(summaries)
+    sec.add(Note("Elasticities: import-demand elasticities η of US imports by HS6 from Hauk (2012), with their "
+                 "standard errors. Lines with a wrong-signed or insignificant estimate (about two in five) take "
+                 "the median of their HS4 group's kept estimates; a product line takes the median over its HS6 "
+                 "lines (no HS6 trade weights are built in). The range is each estimate's 90% interval. Korean "
+                 "imports use the US estimates as a proxy (no Korean η in the sources). CEPII ProTEE values are "
+                 "trade elasticities θ (substitution between origins), not η, and are not used here.",
+                 kind="caveat"))
+    sec.summary = "PE, one year each, USD: " + "; ".join(summaries)
     return sec

@@ -326,3 +326,37 @@ def _pivot(frame: pd.DataFrame, exporter: str, importer: str, value: str, sector
                               got=f"{int(missing.sum())} missing, e.g. {countries[i]}>{countries[j]}"
                                   + (f" in sector {sectors[k]}" if s > 1 else ""))
     return countries, sectors, flows, tar
+
+
+def split_sector(baseline: Baseline, name: str, known: dict[tuple[str, str], float], share: float,
+                 theta: float | None = None, note: str = "") -> Baseline:
+    """A two-sector baseline with sector ``name`` split out of a one-sector baseline.
+
+    ``known`` maps ``(exporter, importer)`` to the sector's flow (USD millions, e.g. the product
+    lines a scenario touches); every other cell, domestic flows included, gets ``share`` of its
+    flow (an assumption, recorded in the baseline's notes). The remainder stays in sector
+    ``"other"``; totals by cell are unchanged, so the one- and two-sector baselines hold the same
+    trade. ``theta`` is the new sector's trade elasticity (default the baseline's). Raises
+    ConfigError when a known flow exceeds its cell or the baseline already has sectors.
+    """
+    if len(baseline.sectors) != 1:
+        raise ConfigError(f"split_sector: expected a one-sector baseline, got sectors {baseline.sectors}")
+    if not 0 < share < 1:
+        raise ConfigError(f"split_sector: share of the other cells must be in (0, 1), got {share!r}")
+    x = baseline.flows[0]
+    new = share * x
+    for (ex, im), v in known.items():
+        i, j = baseline.index(ex), baseline.index(im)
+        if not 0 <= v <= x[i, j]:
+            raise ConfigError(f"split_sector: the {name} flow {ex}>{im} ({v:,.1f}) must be between 0 and the "
+                              f"pair's total flow ({x[i, j]:,.1f})")
+        new[i, j] = v
+    flows = np.stack([x - new, new])
+    th = float(baseline.theta[0])
+    tar = np.broadcast_to(baseline.tariffs[0], flows.shape).copy()
+    text = (f"sector {name!r} split out: {', '.join(f'{e}>{i} {v:,.0f}' for (e, i), v in known.items())} from "
+            f"the data, every other cell assumed {share:.1%} of its flow" + (f" ({note})" if note else ""))
+    return Baseline(countries=baseline.countries, flows=flows, theta=[th, th if theta is None else theta],
+                    tariffs=tar, sectors=("other", name), kind=baseline.kind,
+                    domestic_approximated=baseline.domestic_approximated, notes=baseline.notes + (text,),
+                    source=baseline.source)

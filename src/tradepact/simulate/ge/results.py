@@ -28,7 +28,7 @@ balance change into the change with one partner and with everyone else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,17 @@ class SolverReport:
     def to_dict(self) -> dict:
         return {"converged": self.converged, "iterations": self.iterations, "max_rel_excess_demand": self.residual,
                 "tol": self.tol, "method": self.method}
+
+
+def closure_fixes(closure: str, deficits: str) -> list[str]:
+    """Outcomes a GE closure fixes by assumption (so a result must never present them as findings)."""
+    if closure == "conditional":
+        return ["every country's output and expenditure (no income effects)",
+                "every country's total trade balance"]
+    if deficits == "additive":
+        return ["every country's total trade balance (each deficit held fixed in world-GDP units)"]
+    return ["every country's ratio of expenditure to output, so its total trade balance moves only in "
+            "proportion to its output (deficits scaled, not chosen)"]
 
 
 def _pct(new, old):
@@ -168,12 +179,43 @@ class GEResult(Result):
         out.insert(0, "country", country)
         return out
 
+    def fixed_outcomes(self) -> list[str]:
+        """What the closure this result ran under holds fixed — outcomes that are assumptions, not findings."""
+        return closure_fixes(self.closure, self.deficits)
+
+    def pair_split(self, exporter: str, importer: str, touched: Sequence[str]) -> dict[str, float]:
+        """The change in one pair's trade split into the sectors a shock touches and the rest (USD m).
+
+        Returns ``touched_base/change``, ``untouched_base/change``, ``total_change`` and
+        ``income_bound``: in an untouched sector (no tariff or cost change) the flow moves only
+        through prices and income, ``X̂_ijs = ŵ_i^{-θ_s} P̂_js^{θ_s} Ê_j``, and since each ``P̂_js``
+        lies between the smallest and largest ``ŵ_k``,
+        ``|ln X̂_ijs| ≤ 2 θ_s max_k |ln ŵ_k| + |ln Ê_j|``; ``income_bound`` is that bound in USD
+        millions summed over the untouched sectors. So the pair's fall never exceeds
+        ``touched_base + income_bound``.
+        """
+        b = self.baseline
+        i, j = b.index(exporter), b.index(importer)
+        unknown = [s for s in touched if s not in b.sectors]
+        if unknown:
+            raise ParameterError("touched", f"unknown sector(s) {unknown}; sectors: {', '.join(b.sectors)}")
+        mask = np.array([s in touched for s in b.sectors])
+        x0, x1 = self.flows_base[:, i, j], self.flows_new[:, i, j]
+        w = np.abs(np.log(self.factory_price)).max()
+        e = abs(np.log(self.expenditure_new[j] / b.expenditure[j]))
+        logb = 2.0 * b.theta * w + e
+        bound = float((x0 * np.expm1(logb))[~mask].sum())
+        return {"touched_base": float(x0[mask].sum()), "touched_change": float((x1 - x0)[mask].sum()),
+                "untouched_base": float(x0[~mask].sum()), "untouched_change": float((x1 - x0)[~mask].sum()),
+                "total_change": float((x1 - x0).sum()), "income_bound": bound}
+
     # ---- rendering ---------------------------------------------------------------
     def summary(self, top: int = 10) -> str:
         f = self.to_frame().sort_values("welfare_change_pct")
         lines = [f"GE counterfactual{(' — ' + self.label) if self.label else ''}: closure={self.closure}, "
                  f"deficits={self.deficits}, baseline={self.baseline.kind}, N={self.baseline.n}, "
                  f"S={len(self.baseline.sectors)}, θ={np.round(self.baseline.theta, 3).tolist()}",
+                 "fixed by the closure (assumptions, not findings): " + "; ".join(self.fixed_outcomes()),
                  f"solver: {self.report.iterations} iterations, max relative excess demand "
                  f"{self.report.residual:.2e} (tol {self.report.tol:g})"]
         if self.baseline.domestic_approximated.any():
@@ -184,9 +226,10 @@ class GEResult(Result):
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """``kind``, closure, deficits, reference, baseline kind, label, solver report, notes, and the
-        per-country (``countries``) and per-pair (``pairs``) tables as records."""
-        return {"kind": self.kind, "closure": self.closure, "deficits": self.deficits, "reference": self.reference,
+        """``kind``, closure, deficits, what the closure holds fixed, reference, baseline kind, label,
+        solver report, notes, and the per-country (``countries``) and per-pair (``pairs``) tables as records."""
+        return {"kind": self.kind, "closure": self.closure, "deficits": self.deficits,
+                "fixed_by_closure": self.fixed_outcomes(), "reference": self.reference,
                 "baseline": self.baseline.kind, "label": self.label, "solver": self.report.to_dict(),
                 "notes": list(self.baseline.notes),
                 "countries": records(self.to_frame()), "pairs": records(self.pairs())}
