@@ -151,17 +151,24 @@ class _Cluster:
 @dataclass(frozen=True)
 class ParquetRef:
     """A reference to rows: a Parquet file (or dataset directory) on storage every worker sees, and
-    a pyarrow ``filters`` list (e.g. ``[("_group", "==", 3)]``) selecting the rows, ``columns`` to read."""
+    either ``row_groups`` (indices in the file: the fastest read) or a pyarrow ``filters`` list (e.g.
+    ``[("sector", "==", "S01")]``) selecting the rows; ``columns`` to read (default all)."""
 
     path: str
     filters: tuple | None = None
     columns: tuple | None = None
+    row_groups: tuple | None = None
 
     def read(self):
         """The referenced rows as a DataFrame."""
         import pandas as pd
 
         try:
+            if self.row_groups is not None:
+                import pyarrow.parquet as pq
+
+                cols = list(self.columns) if self.columns else None
+                return pq.ParquetFile(self.path).read_row_groups(list(self.row_groups), columns=cols).to_pandas()
             return pd.read_parquet(self.path, filters=[tuple(f) for f in self.filters] if self.filters else None,
                                    columns=list(self.columns) if self.columns else None)
         except FileNotFoundError:
@@ -179,6 +186,15 @@ class Task:
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
     label: Any = None
+
+
+class Shared:
+    """A large input many tasks use (a design matrix, a panel): put ``Shared(value)`` among a task's
+    arguments and it is sent to each worker once (Dask ``scatter(broadcast=True)``), not with every
+    task; the task function receives ``value`` itself."""
+
+    def __init__(self, value: Any):
+        self.value = value
 
 
 def task_key(label: Any) -> str:
@@ -391,7 +407,8 @@ def run_tasks(tasks: Sequence[Task], *, scheduler: str | None = None, results: s
             pass
         elif sched == "serial":
             for t in todo:
-                finish(t, *_call(t.fn, t.args, t.kwargs, pin=False))
+                args = tuple(a.value if isinstance(a, Shared) else a for a in t.args)
+                finish(t, *_call(t.fn, args, t.kwargs, pin=False))
         else:
             _run_dask(todo, sched, n_workers, out, bar, finish)
     finally:
@@ -416,9 +433,15 @@ def _run_dask(todo: list[Task], sched: str, n_workers: int | None, out: FanOut, 
         if out.dashboard:
             bar.note(f"Dask dashboard: {out.dashboard}")
         run = uuid.uuid4().hex[:8]
+        scattered: dict[int, Any] = {}
+        for t in todo:
+            for a in t.args:
+                if isinstance(a, Shared) and id(a) not in scattered:
+                    scattered[id(a)] = cl.client.scatter(a.value, broadcast=True, hash=False)
         futures = {}
         for t in todo:
-            fut = cl.client.submit(_call, t.fn, t.args, t.kwargs, key=f"tradepact-{run}-{t.key}", pure=False)
+            args = tuple(scattered[id(a)] if isinstance(a, Shared) else a for a in t.args)
+            fut = cl.client.submit(_call, t.fn, args, t.kwargs, key=f"tradepact-{run}-{t.key}", pure=False)
             futures[fut.key] = (fut, t)
         for fut in as_completed([f for f, _ in futures.values()], loop=cl.client.loop):
             task = futures[fut.key][1]
@@ -441,5 +464,5 @@ def _allowed_failures() -> int:
     return int(dask.config.get("distributed.scheduler.allowed-failures")) + 1
 
 
-__all__ = ["run_tasks", "Task", "TaskFailure", "FanOut", "ParquetRef", "ResultsDir", "resolve_scheduler",
+__all__ = ["run_tasks", "Task", "TaskFailure", "FanOut", "ParquetRef", "Shared", "ResultsDir", "resolve_scheduler",
            "task_key", "local_workers", "SCHEDULER_ENV", "WORKER_ENV"]

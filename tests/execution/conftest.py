@@ -60,9 +60,11 @@ class DaskProcesses:
         self.workers[i].wait(10)
 
     def stop(self) -> None:
-        for p in [*self.workers, self.scheduler]:
+        for p in self.workers:  # test workers hold nothing worth a graceful close
             if p.poll() is None:
-                p.terminate()
+                p.kill()
+        if self.scheduler.poll() is None:
+            self.scheduler.terminate()
         for p in [*self.workers, self.scheduler]:
             try:
                 p.wait(10)

@@ -105,3 +105,20 @@ def test_import_demand_fallback_rule(shared_data):
     # 870323 (cars 1.5-3 l) has the wrong sign: it takes the median of the kept 8703 lines
     kept = raw[raw.hs6.str.startswith("8703") & (raw.right_sign == 1) & (raw.significant_5pct == 1)]
     assert t.at["870323", "central"] == pytest.approx(float(np.median(-kept["implied_elasticity"])), rel=1e-12)
+
+
+def test_draws_follow_the_estimates_standard_error():
+    """Monte Carlo on the 25% car tariff: one η per line and draw, normal with the estimate's SE; the η
+    implied by each draw's car import change has the central value as mean and the SE as spread
+    (400 draws: tolerances 4 standard errors of the sample mean and 15% on the spread)."""
+    spec = {"name": "mc", "baseline": {"agreement": "korus", "year": 2017}, "years": [2019, 2020],
+            "changes": [{"kind": "tariff", "importer": "USA", "exporter": "KOR", "hs": "8703", "rate": 0.25}],
+            "elasticities": {"functional_form": "constant_elasticity"}, "draws": {"n": 400, "seed": 3}}
+    res = run_scenario(spec)
+    cars = res.to_frame().query("hs == '8703' and importer == 'USA'").iloc[0]
+    sd = (cars["eta_low"] - cars["eta_high"]) / (2 * el.Z90)
+    d = res.draws.pivot(index="draw", columns="year", values="total_import_change")
+    np.testing.assert_allclose(d[2019], d[2020], rtol=1e-12)  # the same η in every year of a draw
+    implied = np.log1p(d[2019] / cars["import_value"]) / np.log(1.25)
+    assert abs(implied.mean() - cars["import_demand_elasticity"]) < 4 * sd / np.sqrt(400)
+    assert implied.std() == pytest.approx(sd, rel=0.15)

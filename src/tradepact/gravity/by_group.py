@@ -26,9 +26,19 @@ import numpy as np
 import pandas as pd
 
 from tradepact.errors import ConfigError, DataFormatError, TradepactError, check_choice
+from tradepact.execution import WORKER_ENV as EXECUTION_WORKER_ENV
 from tradepact.execution import FanOut, ParquetRef, Task, resolve_scheduler, run_tasks, task_key
 
 GROUP_CODE = "_tradepact_group"
+WORKER_ENV = EXECUTION_WORKER_ENV  # one BLAS/numba thread per worker (kept for callers of the old process pool)
+
+
+def _context():
+    """The multiprocessing context of the old process pool (kept until its last caller moves onto
+    :mod:`tradepact.execution`)."""
+    import multiprocessing as mp
+
+    return mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
 
 
 def _fit_one(model: str, data: pd.DataFrame | ParquetRef, formula: str, kw: dict):
@@ -109,21 +119,24 @@ def _data_hash(data: pd.DataFrame) -> str:
 
 
 def _write_groups(data: pd.DataFrame, codes: np.ndarray, path: Path) -> None:
-    """``data`` (+ the group code column) to Parquet sorted by group, one row group per group."""
+    """``data`` (+ the group code column) to Parquet sorted by group: row group ``i`` holds group ``i``
+    (codes 0..G-1, every one present)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    order = np.argsort(codes, kind="stable")
-    frame = data.iloc[order].reset_index(drop=True)
-    frame[GROUP_CODE] = codes[order]
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    if np.all(codes[1:] >= codes[:-1]):  # already in group order (stacked panels): no copy
+        frame, sorted_codes = data, codes
+    else:
+        order = np.argsort(codes, kind="stable")
+        frame, sorted_codes = data.iloc[order], codes[order]
+    table = pa.Table.from_pandas(frame, preserve_index=False).append_column(GROUP_CODE, pa.array(sorted_codes))
+    bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
     starts = np.concatenate([[0], bounds])
     ends = np.concatenate([bounds, [len(frame)]])
     tmp = path.with_name(path.name + ".tmp")
     with pq.ParquetWriter(tmp, table.schema) as w:
         for a, b in zip(starts, ends):
-            w.write_table(table.slice(int(a), int(b - a)))
+            w.write_table(table.slice(int(a), int(b - a)), row_group_size=int(b - a))
     tmp.replace(path)
 
 
@@ -174,7 +187,7 @@ def fit_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str], *,
                 tmpdir = where
             path = where / "input.parquet"
             _write_groups(data, codes, path)
-            refs = [ParquetRef(str(path.resolve()), filters=((GROUP_CODE, "==", i),)) for i in range(len(keys))]
+            refs = [ParquetRef(str(path.resolve()), row_groups=(i,)) for i in range(len(keys))]
         tasks = [Task(task_key(lab), _fit_one, (model, ref, formula, kw), label=lab) for lab, ref in zip(labels, refs)]
         prepared = time.perf_counter() - t0
         run = run_tasks(tasks, scheduler=sched, results=results, signature=signature, n_workers=n_jobs,

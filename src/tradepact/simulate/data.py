@@ -7,7 +7,12 @@ keeps ``source`` and ``confirmed``):
   hs_source, hs_prefixes, hs_mapping, description, import_value`` (USD millions), ``basis,
   additive_group, confirmed, value_kind, precision, source, source_url, notes``.
 * :func:`import_elasticities` — CEPII ProTEE 0.1 elasticities by HS6 (H3): ``importer`` (ALL),
-  ``hs, elasticity`` (negative), ``flagged``, ``confirmed``, ``concept``, ``source``.
+  ``hs, elasticity`` (negative), ``flagged``, ``confirmed``, ``concept``, ``source``. These are
+  *trade* elasticities θ (table ``protee`` in :mod:`tradepact.simulate.elasticities`), not
+  import-demand elasticities η; the PE model takes η from ``hauk2012`` and refuses ProTEE as η unless
+  a scenario sets ``allow_concept_mismatch``.
+* :func:`other_origins` — the importer's imports of the lines' products from third countries, from
+  a ledger store.
 
 :func:`lookup_elasticities` matches lines to a table: the line's own code when the table has it,
 else the mean of the table's unflagged codes under the line's HS prefixes (``hs_prefixes``,
@@ -54,7 +59,7 @@ def _elasticities() -> pd.DataFrame:
 
 
 def import_elasticities() -> pd.DataFrame:
-    """Built-in import demand elasticity table (ProTEE 0.1, HS6, common to all importers)."""
+    """Built-in CEPII ProTEE 0.1 table (HS6, common to all importers): trade elasticities θ, not η."""
     df = _elasticities().copy()
     df["flagged"] = df["flagged"].astype(bool)
     df["confirmed"] = df["confirmed"].astype(bool)
@@ -173,3 +178,75 @@ def lookup_elasticities(lines: pd.DataFrame, table: pd.DataFrame, default: float
     out_conf[miss] = False
     return pd.DataFrame({"elasticity": out_val, "elasticity_source": out_src, "elasticity_confirmed": out_conf},
                         index=lines.index)
+
+
+def other_origins(lines: pd.DataFrame, store=None) -> tuple[pd.DataFrame, str]:
+    """The importers' imports of the lines' products from origins the lines do not have, from a ledger store.
+
+    ``lines``: PE flows (importer, exporter, hs[, hs_prefixes], year, import_value). ``store``: a
+    LedgerStore or path; None = ``$TRADEPACT_STORE`` when set (no store: nothing is read). For each
+    line the store's goods imports of the line's HS prefixes by the same importer in the same year
+    from every *other* origin are summed per origin (one dataset per importer-year: the store's
+    preferred one). Returns (rows to add, in the layout of ``lines`` with ``third_country`` True and
+    ``basis`` naming the dataset; a note saying what was found or that nothing was).
+    """
+    import os
+
+    empty = lines.iloc[0:0].assign(third_country=pd.Series(dtype=bool))
+    if store is None and not os.environ.get("TRADEPACT_STORE"):
+        return empty, ("no ledger store is set (TRADEPACT_STORE), so imports from third countries are not in the "
+                       "data and diversion to or from them is not computed")
+    from tradepact.ledger.store import DATASET_PRIORITY, LedgerStore
+
+    st = store if isinstance(store, LedgerStore) else LedgerStore.open(store)
+    if not st.files("goods"):
+        return empty, (f"the ledger store {st.path} holds no goods trade, so imports from third countries are "
+                       "not in the data and diversion to or from them is not computed")
+    pref = lines["hs_prefixes"] if "hs_prefixes" in lines.columns else pd.Series([None] * len(lines), index=lines.index)
+    ex = lines.assign(p=pref.where(pref.notna(), lines["hs"]).astype(str).str.split(";"), i=np.arange(len(lines)))
+    ex = ex.explode("p")
+    ex["p"] = ex["p"].str.strip()
+    keys = ex[["importer", "year"]].drop_duplicates()
+    prio = " ".join(f"WHEN '{k}' THEN {v}" for k, v in DATASET_PRIORITY.items())
+    q = """
+        SELECT importer, year::INTEGER AS year, exporter, product, dataset, sum(value) AS value,
+               bool_and(confirmed) AS confirmed, min(source) AS source,
+               CASE dataset {prio} ELSE 9 END AS prio
+        FROM goods
+        WHERE importer IN (SELECT unnest($imp)) AND year IN (SELECT unnest($yr)) AND product <> 'TOTAL'
+        GROUP BY ALL
+    """.format(prio=prio)
+    got = st.sql(q, {"imp": sorted(keys["importer"].unique().tolist()), "yr": sorted(int(y) for y in keys["year"].unique())})
+    if got.empty:
+        return empty, (f"the ledger store {st.path} has no imports by {', '.join(sorted(keys['importer'].unique()))} "
+                       "in the base year, so diversion to or from third countries is not computed")
+    best = got.groupby(["importer", "year"])["prio"].transform("min")
+    got = got[got["prio"] == best]
+    hits = []
+    for plen, grp in ex.groupby(ex["p"].str.len()):  # a handful of prefix lengths
+        g = got.assign(p=got["product"].astype(str).str[: int(plen)])
+        hits.append(grp[["i", "importer", "year", "p"]].merge(g, on=["importer", "year", "p"], how="inner"))
+    h = pd.concat(hits, ignore_index=True).drop_duplicates(["i", "exporter", "product"])
+    partners = lines.groupby(["importer", "hs", "year"])["exporter"].agg(set)
+    line_of = lines.reset_index(drop=True)
+    h["hs"] = line_of["hs"].to_numpy()[h["i"]]
+    own = [e in partners.get((im, hs, y), set()) for e, im, hs, y in zip(h["exporter"], h["importer"], h["hs"], h["year"])]
+    h = h[~np.asarray(own, dtype=bool)]
+    if h.empty:
+        return empty, "the ledger store has no imports of these products from other origins"
+    agg = h.groupby(["i", "exporter"], as_index=False).agg(import_value=("value", "sum"), confirmed=("confirmed", "all"),
+                                                          dataset=("dataset", "first"), source=("source", "first"))
+    base = line_of.iloc[agg["i"].to_numpy()].reset_index(drop=True)
+    out = base.copy()
+    out["exporter"] = agg["exporter"].to_numpy()
+    out["import_value"] = agg["import_value"].to_numpy()
+    out["confirmed"] = agg["confirmed"].astype(bool).to_numpy()
+    out["basis"] = "ledger store: " + agg["dataset"].to_numpy()
+    out["source"] = agg["source"].to_numpy() + f" (ledger store {st.path})"
+    out["third_country"] = True
+    for c in ("line_id",):
+        if c in out.columns:
+            out[c] = out["exporter"] + ">" + out["importer"] + "-" + out["hs"] + "-" + out["year"].astype(str)
+    n_orig = out["exporter"].nunique()
+    return out, (f"imports from {n_orig} other origins taken from the ledger store ({', '.join(sorted(set(agg['dataset'])))}"
+                 f"; {out['import_value'].sum():,.0f} USD m); their basis may differ from the partner lines'")

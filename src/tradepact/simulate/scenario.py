@@ -79,6 +79,8 @@ class BaselineSpec(StrictModel):
     as_of: dt.date | None = None
     year: int = Field(ge=1950, le=2100)
     data: str = "builtin:korus"
+    #: where imports from third countries come from: ``ledger`` (the store in $TRADEPACT_STORE, when set) or ``none``
+    other_origins: Literal["ledger", "none"] = "ledger"
 
 
 class Staging(StrictModel):
@@ -225,8 +227,9 @@ class Elasticities(StrictModel):
 
 
 class Draws(StrictModel):
-    """Monte Carlo over elasticities: each draw scales them by a log-normal factor with log-sd
-    ``spread`` (mean 1, signs kept)."""
+    """Monte Carlo over elasticities, one draw per product line: η from a normal with its estimate's
+    standard error where the table gives one (truncated at −0.01), else scaled by a log-normal factor with
+    log-sd ``spread`` (mean 1, signs kept); σ scaled by one log-normal factor per draw."""
 
     n: int = Field(default=0, ge=0, le=10000)
     seed: int = 0
@@ -736,6 +739,11 @@ def prepare(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     lines = scn._lines
     if lines is None:
         lines = _lines(scn, Path.cwd())
+    origin_note = None
+    if scn.baseline.other_origins == "ledger":
+        more, origin_note = pe_data.other_origins(lines)
+        if len(more):
+            lines = pd.concat([lines.assign(third_country=False), more], ignore_index=True)
     base = lines.drop(columns=["year"]).rename(columns={"rate": "rate_data"})
     if "rate_data" in base.columns:
         base["rate"] = base["rate_data"]
@@ -755,6 +763,8 @@ def prepare(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     if bad.any():
         notes.append(f"{int(bad.sum())} flow-years skipped for lack of a tariff rate (see 'skipped')")
     frame = _elasticities(scn, frame)
+    if origin_note:
+        notes.append("Third-country suppliers: " + origin_note)
     return frame, skipped.reset_index(drop=True), notes
 
 
@@ -779,11 +789,18 @@ def run_scenario(scenario: str | Path | dict | Scenario, *, progress=None) -> Sc
         rows = []
         eta0 = frame["import_demand_elasticity"].to_numpy(dtype=float)
         sig0 = np.full(len(frame), settings.substitution_elasticity)
+        # one draw per product line (the same η in every year); where the line has an estimated range the
+        # draw is normal with the estimate's standard error (range / (2·1.645)), else log-normal with `spread`
+        line = pd.factorize(frame[["importer", "exporter", "hs"]].astype(str).agg("|".join, axis=1))[0]
+        n_lines = int(line.max()) + 1
+        sd = (np.abs(frame["eta_high"] - frame["eta_low"]).to_numpy(dtype=float) / (2 * el_data.Z90)
+              if "eta_low" in frame else np.zeros(len(frame)))
         for d in range(scn.draws.n):
             f = frame.copy()
-            k_eta = np.exp(rng.normal(-0.5 * s * s, s, size=len(frame)))
+            z = rng.standard_normal(n_lines)[line]
+            k_eta = np.exp(-0.5 * s * s + s * rng.standard_normal(n_lines))[line]
             k_sig = np.exp(rng.normal(-0.5 * s * s, s))
-            f["import_demand_elasticity"] = eta0 * k_eta
+            f["import_demand_elasticity"] = np.where(sd > 0, np.minimum(eta0 + sd * z, -0.01), eta0 * k_eta)
             f["substitution_elasticity"] = sig0 * k_sig
             r = simulate_pe(f, settings, source=scn.file)
             t = r.aggregate("total", by=("year",))

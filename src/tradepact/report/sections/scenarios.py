@@ -198,12 +198,6 @@ def korus_section() -> Section:
             sec.add(TableBlock(table, name=f"scenario_{res.name}", caption=f"{res.name}: effects by product in "
                                f"{res.scenario.years[-1]} (USD millions a year; η range low / central / high)",
                                source="tradepact PE", flag_column="confirmed"))
-        split = res.pe.split_by_partner("KOR" if (moved["exporter"] == "KOR").any() else "USA", by=("year",))
-        if float(split["others_base"].max()) <= 0:
-            sec.add(Note(f"{res.name}: the data hold no imports of these products from third countries, so "
-                         "diversion to or from other suppliers (Japan, Germany, Mexico …) cannot be computed; the "
-                         "change shown is the partner's alone. Import a trade dataset with all origins "
-                         "(`tradepact data import baci …`) to see it.", kind="caveat"))
         if len(res.skipped):
             sk = res.skipped.drop_duplicates(["importer", "exporter", "hs"])
             names = ", ".join(f"{d} ({e}→{i})" for d, e, i in zip(sk.get("description", sk["hs"]), sk["exporter"],

@@ -84,7 +84,7 @@ def monte_carlo(run: Callable[[np.ndarray], pd.DataFrame], mean, cov, draws: int
     :func:`tradepact.execution.run_tasks`. ``progress``: True for a progress bar, or a callable
     given the number of draws finished.
     """
-    from tradepact.execution import Task, run_tasks
+    from tradepact.execution import Shared, Task, run_tasks
 
     mean = np.atleast_1d(np.asarray(mean, float))
     cov = np.atleast_2d(np.asarray(cov, float))
@@ -104,7 +104,8 @@ def monte_carlo(run: Callable[[np.ndarray], pd.DataFrame], mean, cov, draws: int
         else:
             raise ConfigError("could not draw positive elasticities; check the standard errors")
     chunks = np.array_split(np.arange(draws), min(draws, CHUNKS))
-    tasks = [Task(f"draws-{ch[0]:06d}-{ch[-1]:06d}", _run_chunk, (run, params[ch], int(ch[0])),
+    shared_run = Shared(run)  # the baseline data travel once to each worker, not with every chunk
+    tasks = [Task(f"draws-{ch[0]:06d}-{ch[-1]:06d}", _run_chunk, (shared_run, params[ch], int(ch[0])),
                   label=f"draws {ch[0]}-{ch[-1]}") for ch in chunks]
     sizes = {t.key: len(ch) for t, ch in zip(tasks, chunks)}
     sig = None
