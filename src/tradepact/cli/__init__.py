@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = app(args=argv, standalone_mode=False)  # a command's typer.Exit(n) comes back as n
     except TradepactError as exc:
-        _one_line_error(str(exc))
+        from tradepact.cli.options import error_text
+
+        _one_line_error(error_text(exc))
         return 2
     except OSError as exc:  # the user's files and disks: name the path and the reason
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
