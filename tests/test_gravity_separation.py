@@ -56,7 +56,7 @@ def _fit(shared_data, name):
     fml = "y ~ " + (" + ".join(xs) if xs else "1") + (" | " + " + ".join(ids) if ids else "")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = ppml(df, fml, vcov="hetero", tol=1e-10)
+        res = ppml(df, fml, vcov="hetero", tol=1e-10, drop_singletons=False)
     return df, res
 
 

@@ -1,7 +1,8 @@
 """The ``tradepact`` command line: a thin front door over the library.
 
-Each area registers its subcommands from its own module in this package; this
-module loads them onto the app (:mod:`tradepact.cli.app`) and turns :class:`~tradepact.errors.TradepactError`
+Each area registers its subcommands from its own module in this package; the app
+(:mod:`tradepact.cli.app`) lists them all and imports a module only when its command runs. This
+module turns :class:`~tradepact.errors.TradepactError`
 into a one-line message and exit status 2.
 """
 from __future__ import annotations
@@ -13,17 +14,6 @@ import typer
 from tradepact.cli.app import app
 from tradepact.errors import TradepactError
 
-
-# Subcommand modules register themselves on `app` when imported (one line per area).
-from tradepact.cli import ge as _ge  # noqa: E402,F401
-from tradepact.cli import korus as _korus  # noqa: E402,F401
-from tradepact.cli import ledger as _ledger  # noqa: E402,F401
-from tradepact.cli import data as _data  # noqa: E402,F401
-from tradepact.cli import agreements as _agreements  # noqa: E402,F401
-from tradepact.cli import simulate as _simulate  # noqa: E402,F401
-from tradepact.cli import report as _report  # noqa: E402,F401
-from tradepact.cli import serve as _serve  # noqa: E402,F401
-from tradepact.cli import estimate as _estimate  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
 import typer
 
 from tradepact.cli.app import app
 from tradepact.errors import ConfigError, DataFormatError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class EstimateFormat(str, Enum):
@@ -79,12 +81,15 @@ def estimate_cmd(
                                "ledger:DATASET[:PRODUCT] to read the ledger store (goods summed + gravity covariates)."),
     formula: str = typer.Option(..., "--formula", "-f", help='fixest syntax, e.g. "trade ~ RTA | exp_year + imp_year + pair_id"'),
     model: Model = typer.Option(Model.ppml, "--model", help="ppml (default) or ols"),
-    cluster: Optional[str] = typer.Option(None, "--cluster", help="cluster variable(s), 'a+b' for two-way (default pair_id if present)"),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="cluster variable(s): a column, 'a^b' (e.g. exp^imp), "
+                                          "'a + b' for two-way (default pair_id if present)"),
     vcov: Optional[str] = typer.Option(None, "--vcov", help="iid | hetero | cluster (default: cluster when a cluster variable is known)"),
     ssc: str = typer.Option("fixest", "--ssc", help="small-sample convention: fixest | stata | none"),
     where: Optional[str] = typer.Option(None, "--where", help='SQL filter, e.g. "year in (1986,1990,1994)"'),
     fmt: EstimateFormat = typer.Option(EstimateFormat.table, "--format", help="table | json | latex | markdown | html"),
     tol: float = typer.Option(1e-8, "--tol", help="relative deviance change for convergence"),
+    keep_singletons: bool = typer.Option(False, "--keep-singletons", help="keep rows alone in a fixed-effect level "
+                                         "(dropped by default, as ppmlhdfe and pyfixest do; fixest keeps them)"),
     store: Optional[str] = typer.Option(None, "--store", envvar="TRADEPACT_STORE", help="ledger store (for ledger:…)"),
     by: Optional[str] = typer.Option(None, "--by", help="fit one model per group of this column (e.g. sector)"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", envvar="TRADEPACT_SCHEDULER",
@@ -106,12 +111,13 @@ def estimate_cmd(
 
         run_by(df, model=model.value, formula=formula, by=by, fmt="json" if fmt == EstimateFormat.json else "table",
                scheduler=scheduler, results=results, options=dict(
-                   vcov=vcov, cluster=cluster, ssc=ssc, **({"tol": tol} if model == Model.ppml else {})))
+                   vcov=vcov, cluster=cluster, ssc=ssc, drop_singletons=not keep_singletons,
+                   **({"tol": tol} if model == Model.ppml else {})))
         return
     with console.status(f"estimating {model.value.upper()} on {len(df):,} rows…"):
         fn = ppml if model == Model.ppml else ols
         kw = {"tol": tol} if model == Model.ppml else {}
-        res = fn(df, formula, vcov=vcov, cluster=cluster, ssc=ssc, **kw)
+        res = fn(df, formula, vcov=vcov, cluster=cluster, ssc=ssc, drop_singletons=not keep_singletons, **kw)
     if fmt == EstimateFormat.json:
         print_json(res.to_dict())
     elif fmt == EstimateFormat.latex:

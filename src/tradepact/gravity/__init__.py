@@ -40,7 +40,9 @@ def ppml(data: pd.DataFrame, formula: str, vcov: Any = None, cluster: Any = _DEF
     tol : convergence tolerance on the relative deviance change (default 1e-8).
     Keyword options: ``ssc`` ("fixest" default | "stata" | "none", see
     :mod:`tradepact.gravity.covariance`), ``separation`` (default ``("fe", "ir")``),
-    ``drop_singletons`` (default False, as fixest; ppmlhdfe uses True), ``maxiter``, ``fixef_tol``.
+    ``start`` (warm start: a previous result on the same panel, or fitted means; e.g. placebo and
+    event-study fits of one panel start from the main fit and need fewer IRLS iterations),
+    ``drop_singletons`` (default True, as ppmlhdfe and pyfixest; R fixest keeps them: False), ``maxiter``, ``fixef_tol``.
 
     Raises :class:`~tradepact.errors.NotConvergedError` rather than return a non-converged fit.
     """

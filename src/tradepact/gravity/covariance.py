@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tradepact.errors import ConfigError
+from tradepact.gravity.factors import term_parts
 
 
 @dataclass
@@ -58,7 +59,7 @@ def parse_vcov(vcov, cluster, columns, ssc: str = "fixest") -> VcovSpec:
         if len(vcov) != 1 or next(iter(vcov)).upper() != "CRV1":
             raise ConfigError(f"vcov dict must be {{'CRV1': 'column'}} (or 'a+b' for two-way), got {vcov!r}")
         spec = next(iter(vcov.values()))
-        names = [s.strip() for s in spec.split("+")] if isinstance(spec, str) else list(spec)
+        names = [s.replace(" ", "") for s in spec.split("+")] if isinstance(spec, str) else list(spec)
         return _cluster_spec(names, columns, ssc)
     if vcov is None:
         if cluster is None and "pair_id" in columns:
@@ -77,7 +78,7 @@ def parse_vcov(vcov, cluster, columns, ssc: str = "fixest") -> VcovSpec:
                 cluster = "pair_id"
             else:
                 raise ConfigError("vcov='cluster' needs cluster=<column> (no 'pair_id' column to default to)")
-        names = [s.strip() for s in cluster.split("+")] if isinstance(cluster, str) else list(cluster)
+        names = [s.replace(" ", "") for s in cluster.split("+")] if isinstance(cluster, str) else list(cluster)
         return _cluster_spec(names, columns, ssc)
     raise ConfigError(f"vcov must be 'iid', 'hetero', 'cluster' or {{'CRV1': col}}, got {vcov!r}")
 
@@ -86,8 +87,10 @@ def _cluster_spec(names, columns, ssc) -> VcovSpec:
     if not 1 <= len(names) <= 2:
         raise ConfigError(f"one- or two-way clustering only, got {names!r}")
     for c in names:
-        if c not in columns:
-            raise ConfigError(f"cluster variable {c!r} is not a column of the data")
+        missing = [p for p in term_parts(c, "cluster variable") if p not in columns]
+        if missing:
+            what = "is not a column" if c == missing[0] else f"names {missing[0]!r}, which is not a column"
+            raise ConfigError(f"cluster variable {c!r} {what} of the data")
     return VcovSpec("cluster", tuple(names), ssc)
 
 

@@ -31,6 +31,7 @@ omitted (left to right, as Stata does) with a warning.
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable
@@ -41,6 +42,7 @@ import pandas as pd
 from tradepact.errors import ConfigError, DataFormatError, NotConvergedError
 from tradepact.gravity import separation as sep
 from tradepact.gravity._demean import Demeaner, factorize
+from tradepact.gravity.factors import factor_codes
 from tradepact.gravity.covariance import VcovSpec, compute_vcov, parse_vcov
 from tradepact.gravity.formula import Formula, parse_formula
 
@@ -71,6 +73,9 @@ class Design:
     has_intercept: bool = False
     unit_weights: bool = False
     zero_offset: bool = False
+    #: seconds spent building this design: ``{"design": total, "separation": all-zero groups,
+    #: singletons and the rectifier}`` (the benchmark prints their shares)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _column(data: pd.DataFrame, term: str, what: str, text: str) -> np.ndarray:
@@ -99,26 +104,16 @@ def _numeric(s: pd.Series, name: str) -> np.ndarray:
 
 
 def _fe_codes(data: pd.DataFrame, term: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(codes with -1 for missing, level labels, missing mask)."""
-    parts = term.split("^")
-    for p in parts:
-        if p not in data.columns:
-            raise DataFormatError(field=p, expected=f"a column of the data (fixed effect in {text!r})",
-                                  got="missing column", message=f"column {p!r} not found")
-    if len(parts) == 1:
-        codes, uniques = pd.factorize(data[term], sort=True)
-        return codes, np.asarray(uniques, dtype=object), codes < 0
-    keys = data[parts].astype(str).agg("^".join, axis=1) if len(data) else pd.Series([], dtype=str)
-    missing = data[parts].isna().any(axis=1).to_numpy()
-    codes, uniques = pd.factorize(keys, sort=True)
-    codes = np.where(missing, -1, codes)
-    return codes, np.asarray(uniques, dtype=object), missing
+    """(codes with -1 for missing, level labels, missing mask); ``a^b`` combined as integer codes."""
+    f = factor_codes(data, term, "fixed effect", text)
+    return f.codes, f.labels, f.missing
 
 
 def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights=None, offset=None,
                  cluster_cols: tuple[str, ...] = (), separation=("fe", "ir"),
-                 drop_singletons: bool = False) -> Design:
+                 drop_singletons: bool = True) -> Design:
     """Check the inputs, drop unusable rows (counted by reason) and build arrays."""
+    t_start = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
         raise ConfigError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     f = formula if isinstance(formula, Formula) else parse_formula(formula)
@@ -136,13 +131,7 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
     fe = [_fe_codes(data, t, text) for t in f.fixed_effects]
     w = np.ones(n0) if weights is None else _vector(data, weights, "weights")
     off = np.zeros(n0) if offset is None else _vector(data, offset, "offset")
-    clus_raw = []
-    for c in cluster_cols:
-        if c not in data.columns:
-            raise DataFormatError(field=c, expected="a column of the data (cluster variable)", got="missing column",
-                                  message=f"column {c!r} not found")
-        codes, _ = pd.factorize(data[c])
-        clus_raw.append(codes)
+    clus_raw = [factor_codes(data, c, "cluster variable").codes for c in cluster_cols]
 
     missing = np.isnan(y) | np.isnan(X).any(axis=1) | np.isnan(w) | np.isnan(off)
     for codes, _, m in fe:
@@ -173,15 +162,11 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
         keep &= ~zero_w
 
     codes_all = [np.where(c < 0, 0, c) for c, _, _ in fe]
+    t_sep = time.perf_counter()
     if model == "ppml" and "fe" in separation and codes_all:
         k2 = sep.drop_all_zero_groups(y, codes_all, keep)
         if (keep & ~k2).any():
             dropped["fe_all_zero"] = int((keep & ~k2).sum())
-        keep = k2
-    if drop_singletons and codes_all:
-        k2 = sep.drop_singletons(codes_all, keep)
-        if (keep & ~k2).any():
-            dropped["singleton"] = int((keep & ~k2).sum())
         keep = k2
     if model == "ppml" and "ir" in separation:
         # repeat on the remaining rows until nothing new is found (a certificate can appear
@@ -206,11 +191,25 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
                 if (keep & ~k2).any():
                     dropped["fe_all_zero"] = dropped.get("fe_all_zero", 0) + int((keep & ~k2).sum())
                 keep = k2
-            if drop_singletons and codes_all:
-                k2 = sep.drop_singletons(codes_all, keep)
-                if (keep & ~k2).any():
-                    dropped["singleton"] = dropped.get("singleton", 0) + int((keep & ~k2).sum())
-                keep = k2
+    if drop_singletons and codes_all:
+        # after the rectifier: a singleton's own fixed effect fits it whatever the other parameters are, so
+        # singletons change no certificate of separation, and on the fuller sample the rectifier's proof of
+        # no separation holds more often (on the WB KORUS panel: round one with them, ~15 rounds without).
+        # Dropping singletons can leave a group with only zeros: repeat both until stable.
+        while True:
+            k2 = sep.drop_singletons(codes_all, keep)
+            if not (keep & ~k2).any():
+                break
+            dropped["singleton"] = dropped.get("singleton", 0) + int((keep & ~k2).sum())
+            keep = k2
+            if not (model == "ppml" and "fe" in separation):
+                break
+            k2 = sep.drop_all_zero_groups(y, codes_all, keep)
+            if not (keep & ~k2).any():
+                break
+            dropped["fe_all_zero"] = dropped.get("fe_all_zero", 0) + int((keep & ~k2).sum())
+            keep = k2
+    t_sep = time.perf_counter() - t_sep
     if not keep.any():
         raise DataFormatError(field=f.depvar, expected="at least one usable observation",
                               got=f"0 of {n0} rows", message="no observations left after dropping " +
@@ -237,11 +236,12 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
         cc = (c if all_kept else factorize(c[keep])[0]).astype(np.int32)
         same = next((fc for fc in fe_codes if fc.shape == cc.shape and np.array_equal(fc, cc)), None)
         clus.append(same if same is not None else cc)
+    timings = {"design": time.perf_counter() - t_start, "separation": t_sep}
     return Design(f, yk, Xk, xnames, fe_codes, fe_levels, list(f.fixed_effects),
                   None if weights is None else (w if all_kept else w[keep]),
                   None if offset is None else (off if all_kept else off[keep]),
                   clus, data.index[keep], dropped, n0, [], has_int,
-                  unit_weights=weights is None, zero_offset=offset is None)
+                  unit_weights=weights is None, zero_offset=offset is None, timings=timings)
 
 
 def _vector(data, v, name) -> np.ndarray:
@@ -355,16 +355,26 @@ START_SWEEPS = 2
 
 
 def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
-             fixef_tol: float = 1e-11) -> Fit:
+             fixef_tol: float = 1e-11, start_mu: np.ndarray | None = None) -> Fit:
     """IRLS for Poisson with absorbed FE (see the module docstring). Buffers are reused
-    across iterations to keep peak memory near ~20 n-vectors."""
+    across iterations to keep peak memory near ~20 n-vectors. ``start_mu`` (n,) on the kept rows:
+    IRLS starts from these means (a warm start, e.g. a previous fit's; NaN = no value for that
+    row); the result does not depend on it, only the number of iterations does."""
     y, X = d.y, d.X
     w = None if d.unit_weights else d.weights
     off = None if d.zero_offset else d.offset
     n, k = X.shape
+    t_fit = time.perf_counter()
+    demean_s = 0.0
     dm = Demeaner(d.fe_codes)
     start = None
-    if d.fe_codes and START_SWEEPS:
+    warm = None
+    if start_mu is not None:
+        warm = np.asarray(start_mu, dtype=np.float64)
+        warm = np.where(np.isfinite(warm) & (warm > 0), warm, np.nan)
+        if not np.isnan(warm).any():
+            start = np.log(warm), warm.copy()
+    if start is None and d.fe_codes and START_SWEEPS:
         with np.errstate(all="ignore"):
             eta, mu = _fixed_effects_start(y, w, off, d.fe_codes, START_SWEEPS)
         if np.isfinite(eta).all() and (mu > 0).all():  # else (extreme offsets): the textbook start
@@ -374,6 +384,10 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         mu *= 0.5
         start = np.log(mu), mu
     eta, mu = start
+    if warm is not None and np.isnan(warm).any():  # a warm start for some rows only: the rest as above
+        have = ~np.isnan(warm)
+        mu = np.where(have, warm, mu)
+        eta = np.where(have, np.log(np.where(have, warm, 1.0)), eta)
     pos = y > 0
     wy = y if w is None else w * y
     ylogy = float(np.dot(wy[pos], np.log(y[pos])))
@@ -382,6 +396,9 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     M[:, 1:] = X
     z = M[:, 0]
     dev_old = np.inf
+    if warm is not None:  # judge the first step against the warm start (it may already be close)
+        dev_old = 2.0 * (ylogy - float(np.dot(wy, eta)) + float(mu.sum() if w is None else np.dot(w, mu)) - sum_wy)
+        dev_old = dev_old if np.isfinite(dev_old) else np.inf
     p = None
     crit = np.inf
     keep_cols = list(range(k))
@@ -394,7 +411,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     for it in range(1, maxiter + 1):
         if fused:
             ww = np.empty(n)
-            _dm.irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, z, ww)
+            _dm.kernels().irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, z, ww)
         else:
             ww = mu if w is None else w * mu
             np.divide(y, mu, out=z)
@@ -404,7 +421,9 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
                 z -= off
         dm.set_weights(ww)
         inner = fixef_tol if crit < 10 * tol else max(min(1e-4, INNER_FACTOR * crit), fixef_tol)
+        t_dm = time.perf_counter()
         Mt, p, _ = dm.demean(M, p0=p, tol=inner, overwrite_p0=True)
+        demean_s += time.perf_counter() - t_dm
         MtT = Mt.T  # (k+1, n); C-contiguous on the parallel path
         zt, XtT = MtT[0], MtT[1:]
         if not checked:
@@ -420,7 +439,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         # new linear predictor: z - (zt - Xt β) (+ offset)
         if fused:
             eta_new, mu_new = np.empty(n), np.empty(n)
-            s1, s2 = _dm.irls_update_T(z, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
+            s1, s2 = _dm.kernels().irls_update_T(z, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
                                        empty if off is None else off, wy, empty if w is None else w, eta_new, mu_new)
             dev = 2.0 * (ylogy - s1 + s2 - sum_wy)
         else:
@@ -447,6 +466,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
             resid = zt - Xt @ beta if k else zt.copy()
             eta_lin = eta if off is None else eta - off
             fit = _finish("ppml", d, Xt, beta[keep_cols], keep_cols, eta_lin, mu, spec, resid, ww, it, dev, tol)
+            fit.extra["timings"] = {"fit": time.perf_counter() - t_fit, "demean": demean_s}
             if d.fe_codes:
                 fit.refine = functools.partial(_polished_index, y, w, eta, mu, off, d.fe_codes)
             return fit
@@ -554,9 +574,12 @@ def fit_ols(d: Design, spec: VcovSpec, fixef_tol: float = 1e-11) -> Fit:
 
 
 def estimate(model: str, data: pd.DataFrame, formula: str, vcov=None, cluster=_DEFAULT, weights=None,
-             offset=None, tol: float = 1e-8, *, separation=("fe", "ir"), drop_singletons: bool = False,
-             ssc: str = "fixest", maxiter: int = 1000, fixef_tol: float = 1e-11):
-    """Shared front door for :func:`ppml` and :func:`ols`; returns a GravityResults."""
+             offset=None, tol: float = 1e-8, *, separation=("fe", "ir"), drop_singletons: bool = True,
+             ssc: str = "fixest", maxiter: int = 1000, fixef_tol: float = 1e-11, start=None):
+    """Shared front door for :func:`ppml` and :func:`ols`; returns a GravityResults.
+
+    ``start`` (PPML): a previous result on the same rows (its fitted means), or fitted means as a
+    Series on ``data``'s index or an array of ``len(data)``; rows without a value start as usual."""
     from tradepact.gravity.results import GravityResults
 
     if cluster is _DEFAULT:
@@ -565,4 +588,19 @@ def estimate(model: str, data: pd.DataFrame, formula: str, vcov=None, cluster=_D
     d = build_design(data, formula, model, weights, offset, spec.clusters, tuple(separation), drop_singletons)
     if model == "ols":
         return GravityResults(fit_ols(d, spec, fixef_tol))
-    return GravityResults(fit_ppml(d, spec, tol, maxiter, fixef_tol))
+    return GravityResults(fit_ppml(d, spec, tol, maxiter, fixef_tol, _start_means(start, data, d)))
+
+
+def _start_means(start, data: pd.DataFrame, d: Design) -> np.ndarray | None:
+    """Warm-start means on the design's rows (NaN where ``start`` has none), or None."""
+    if start is None:
+        return None
+    if hasattr(start, "fitted"):  # a previous GravityResults
+        start = start.fitted
+    if isinstance(start, pd.Series):
+        return start.reindex(d.index).to_numpy(dtype=np.float64, na_value=np.nan)
+    arr = np.asarray(start, dtype=np.float64)
+    if arr.shape != (len(data),):
+        raise ConfigError(f"start must be a previous result, a Series on the data's index or an array of length "
+                          f"{len(data)}, got shape {arr.shape}")
+    return arr[data.index.get_indexer(d.index)] if data.index.is_unique else None

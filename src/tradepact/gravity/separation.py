@@ -14,7 +14,8 @@ existence of maximum likelihood estimates for generalized linear models"):
    repeatedly regress ``u`` on the design with a very large weight on the ``y > 0``
    rows, where ``u`` starts as ``1{y=0}`` and is replaced by ``max(ẑ, 0)`` on the zeros;
    stop when the fit is non-negative on every zero (certificate found) or ``u``
-   vanishes (no separation).
+   vanishes (no separation), or the fit's residual is non-negative on every zero and zero
+   only where the fit is zero too (a proof that nothing is separated, usually on round one).
 
 Every function returns a boolean *keep* mask; the caller counts drops by reason.
 """
@@ -75,7 +76,8 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
     when ``ẑ ≥ 0`` on every zero and ``ẑ = 0`` on every positive row on two consecutive
     rounds with the same support (a certificate is a fixed point; decaying components
     are not). Without separation ``u`` shrinks until every ``|ẑ| < tol``, which returns
-    the empty set. If ``maxiter`` is hit, an empty mask is returned (conservative: no
+    the empty set; a non-negative residual on the zeros proves it at once. If ``maxiter`` is hit
+    or the iteration stops moving without a certificate, an empty mask is returned (conservative: no
     row is dropped; the IRLS step-halving still guards against divergence).
     """
     n = y.shape[0]
@@ -111,6 +113,7 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
         q = np.zeros((n, 0))
     p_prev = None
     last = None
+    z_prev = None
     for _ in range(maxiter):
         # weighted LS fit of u on [X, D]: demean u, project on demeaned X
         if first is not None:
@@ -129,6 +132,15 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
         else:
             xfit = np.zeros(n)
         z = fe_part + xfit
+        # Proof of no separation (Correia, Guimarães & Zylkin 2019): the residual e = u − ẑ of the
+        # weighted LS fit is orthogonal to every certificate z* (Σ_zeros e·z* = 0, as z* = 0 on the
+        # positives), so if e ≥ 0 on the zeros then e = 0 wherever z* > 0: rows with e > 0 are not
+        # separated. When that leaves no row with e ≈ 0 and ẑ > 0, nothing is separated.
+        e0 = u[zero] - z[zero]
+        if e0.min() >= -tol and not ((e0 <= tol) & (z[zero] > tol)).any():
+            return sep
+        stalled = z_prev is not None and np.max(np.abs(z - z_prev)) <= tol * 1e-3
+        z_prev = z.copy()
         z[np.abs(z) < tol] = 0.0
         if (z[zero] >= 0).all() and (z[~zero] == 0).all():
             cand = zero & (z > 0)
@@ -140,6 +152,8 @@ def iterative_rectifier(y: np.ndarray, X: np.ndarray | None, codes: list[np.ndar
             last = cand
         else:
             last = None
+        if stalled:  # a fixed point that is no certificate: the rectifier makes no more progress
+            return sep
         u = np.where(zero, np.maximum(z, 0.0), 0.0)
     return sep
 

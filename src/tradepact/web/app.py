@@ -22,7 +22,7 @@ from tradepact import __version__
 from tradepact.errors import ConfigError, DataFormatError, StoreError, TradepactError
 from tradepact.web import services
 from tradepact.web.api import router as api_router
-from tradepact.web.auth import Auth, AuthMiddleware, logout_route
+from tradepact.web.auth import Auth, AuthMiddleware, document_security, logout_route
 from tradepact.web.quota import MAX_QUEUED, MAX_RUNNING, RunQuota, TooManyRuns
 from tradepact.web.runs import RunStore
 from tradepact.web.safety import InputError
@@ -182,6 +182,7 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
 
     app.include_router(api_router)
     logout_route(app)
+    document_security(app)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> Response:
