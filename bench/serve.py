@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ag = get_agreement("korus")
     d_ledger = direct_ms(ledger_direct, 20)
     d_rates = direct_ms(lambda: _rate_path(ag, "USA", "KOR", "8703", 2010, 2045), 20)
-    d_run = direct_ms(lambda: run_scenario(yaml.safe_load(texts[0])).to_json(), 5)
+    d_run = direct_ms(lambda: run_scenario(yaml.safe_load(texts[0])).to_dict(), 5)
     expected = {i: run_scenario(yaml.safe_load(t)).totals() for i, t in enumerate(texts)}
 
     with tempfile.TemporaryDirectory(prefix="tradepact-bench-") as store, Server(store, workers=2, clients=clients) as srv:

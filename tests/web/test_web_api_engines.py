@@ -93,7 +93,7 @@ def _direct(text: str) -> dict:
     from tradepact.simulate.scenario import run_scenario
     from tradepact.web.services import json_safe
 
-    return json_safe(run_scenario(yaml.safe_load(text)).to_json())
+    return json_safe(run_scenario(yaml.safe_load(text)).to_dict())
 
 
 def _wait(client, run_id, timeout=120.0):

@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     except TradepactError as exc:
         from rich.console import Console
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from tradepact.cli.options import error_text
+
+        Console(stderr=True).print(f"[bold red]error:[/] {error_text(exc)}", highlight=False, soft_wrap=True)
         return 2
     except typer.Exit as exc:
         return exc.exit_code

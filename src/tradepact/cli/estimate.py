@@ -100,7 +100,7 @@ def estimate_cmd(
     """Estimate a structural gravity model and print the coefficients."""
     from rich.console import Console
 
-    from tradepact.cli.output import print_json, rich_table
+    from tradepact.cli.output import Format, emit_result, rich_table
     from tradepact.gravity import etable, ols, ppml
 
     console = Console(stderr=True)
@@ -119,7 +119,7 @@ def estimate_cmd(
         kw = {"tol": tol} if model == Model.ppml else {}
         res = fn(df, formula, vcov=vcov, cluster=cluster, ssc=ssc, drop_singletons=not keep_singletons, **kw)
     if fmt == EstimateFormat.json:
-        print_json(res.to_dict())
+        emit_result(res, Format.json)
     elif fmt == EstimateFormat.latex:
         typer.echo(etable([res], format="latex"))
     elif fmt == EstimateFormat.markdown:

@@ -12,9 +12,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from tradepact.results import dumps, records
+from tradepact.results import Result, dumps, records
 
-__all__ = ["Format", "dumps", "records", "print_json", "rich_table", "emit"]
+__all__ = ["Format", "dumps", "records", "print_json", "rich_table", "emit", "emit_result"]
 
 
 class Format(str, Enum):
@@ -65,3 +65,16 @@ def emit(frame: pd.DataFrame, fmt: Format, title: str | None = None, *, json_obj
         console.print(rich_table(frame, title=title, flag_column=flag_column))
         if footnote:
             console.print(footnote, style="dim")
+
+
+def emit_result(result: Result, fmt: Format, *, table: pd.DataFrame | None = None, title: str | None = None,
+                flag_column: str | None = None, footnote: str | None = None) -> None:
+    """Print an engine's result: JSON is ``result.to_json()``, CSV is ``result.to_frame()``, a table
+    shows ``table`` (a display version of the main table) or else ``result.to_frame()``."""
+    if fmt == Format.json:
+        sys.stdout.write(result.to_json() + "\n")
+    elif fmt == Format.csv:
+        result.to_frame().to_csv(sys.stdout, index=False)
+    else:
+        emit(table if table is not None else result.to_frame(), Format.table, title=title,
+             flag_column=flag_column, footnote=footnote)

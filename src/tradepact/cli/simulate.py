@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tradepact.cli.app import app
-from tradepact.cli.output import Format, dumps, emit, records, rich_table
+from tradepact.cli.output import Format, emit, emit_result, records, rich_table
 from tradepact.errors import ConfigError
 
 LEVELS = ("hs2", "sector", "total", "line")
@@ -50,7 +50,7 @@ def _write_out(result, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     name = result.name
     paths = [out / f"{name}.json", out / f"{name}_lines.csv", out / f"{name}_by_hs2.csv", out / f"{name}_by_year.csv"]
-    paths[0].write_text(dumps(result.to_json()) + "\n", encoding="utf-8")
+    paths[0].write_text(result.to_json() + "\n", encoding="utf-8")
     result.to_frame().to_csv(paths[1], index=False)
     result.by("hs2", ("year",)).to_csv(paths[2], index=False)
     result.by("total", ("year",)).to_csv(paths[3], index=False)
@@ -77,11 +77,8 @@ def simulate_cmd(
     if out is not None:
         paths = _write_out(result, out)
         Console(stderr=True).print(f"wrote {', '.join(str(p) for p in paths)}", highlight=False)
-    if fmt == Format.json:
-        emit(result.to_frame(), fmt, json_obj=result.to_json())
-        return
-    if fmt == Format.csv:
-        emit(result.to_frame(), fmt)
+    if fmt != Format.table:
+        emit_result(result, fmt)
         return
     console = Console()
     console.print(f"[bold]{result.name}[/]: {result.scenario.description}", highlight=False)

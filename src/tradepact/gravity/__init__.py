@@ -8,7 +8,7 @@ Public API::
     by_sector = ppml_by(df, "trade ~ RTA | exp_year + imp_year + pair_id", by="sector")  # all cores
 
 Modules: ``formula`` (fixest-style formula parser), ``panel`` (panel builder and CEPII /
-USITC-DGD loaders), ``model`` (engines), ``covariance`` (SE estimators and small-sample
+USITC-DGD loaders), ``engine`` (the estimators), ``covariance`` (SE estimators and small-sample
 conventions), ``separation`` (all-zero FE groups, iterative rectifier), ``results``
 (tables, plots, JSON), ``by_group`` (one model per sector on all cores).
 """

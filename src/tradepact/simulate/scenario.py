@@ -65,6 +65,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from tradepact.fields import StrictModel, check_hs_code, check_iso3, parse_year_range
 from tradepact.errors import ConfigError, TradepactError
+from tradepact.results import Result, records
 from tradepact.simulate import data as pe_data
 from tradepact.simulate import elasticities as el_data
 from tradepact.simulate.pe import PEResult, PESettings, simulate_pe
@@ -439,10 +440,13 @@ def _lines(scn: Scenario, base_dir: Path) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- running
 
-@dataclass
-class ScenarioResult:
+@dataclass(repr=False)
+class ScenarioResult(Result):
     """Results of a scenario: PE per flow and year (``pe``), flows left out (``skipped``), notes, and
-    Monte Carlo totals (``draws``: one row per draw and year) when asked for."""
+    Monte Carlo totals (``draws``: one row per draw and year) when asked for. :meth:`to_frame` is
+    one row per flow and year; :meth:`to_dict` is the JSON document (inputs next to results)."""
+
+    kind = "scenario"
 
     scenario: Scenario
     pe: PEResult | None
@@ -453,7 +457,7 @@ class ScenarioResult:
     #: PE totals by year at the low / central / high end of each line's η range (``case`` column)
     pe_range: pd.DataFrame | None = None
 
-    #: per-line JSON keys, in order (the first are the issue's contract)
+    #: per-line JSON keys, in order (the first are the documented contract)
     LINE_KEYS = ["importer", "exporter", "hs", "year", "import_value", "rate_before", "rate_after",
                  "import_demand_elasticity", "substitution_elasticity", "export_supply_elasticity",
                  "trade_creation", "trade_diversion", "tariff_revenue_change", "consumer_surplus_change",
@@ -481,13 +485,12 @@ class ScenarioResult:
     def totals(self) -> dict[str, float]:
         return self.pe.totals() if self.pe is not None else {}
 
-    def to_json(self) -> dict:
-        """The JSON document: scenario, settings, per-line inputs and results, totals, breakdowns."""
-        from tradepact.results import records
-
+    def to_dict(self) -> dict:
+        """The JSON document: ``kind``, scenario, settings, per-line inputs and results, totals, breakdowns."""
         scn = self.scenario
         lines = self.to_frame()
         out = {
+            "kind": self.kind,
             "scenario": scn.name,
             "description": scn.description,
             "file": scn.file,
