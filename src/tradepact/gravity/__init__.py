@@ -58,9 +58,11 @@ def ols(data: pd.DataFrame, formula: str, vcov: Any = None, cluster: Any = _DEFA
 
 def ppml_by(data: pd.DataFrame, formula: str, by: str | list[str], n_jobs: int | None = None,
             **kw) -> dict:
-    """:func:`ppml` on each group of ``data`` by ``by`` (e.g. ``"sector"``), over ``n_jobs`` worker
-    processes (default all cores). Returns ``{group: GravityResults}``; see
-    :func:`tradepact.gravity.by_group.estimate_by`."""
+    """:func:`ppml` on each group of ``data`` by ``by`` (e.g. ``"sector"``) on the execution layer:
+    ``scheduler=`` "serial" | "local" (default: a Dask LocalCluster, ``n_jobs`` workers, all cores) |
+    a Dask scheduler address, ``results=DIR`` to keep and resume. Returns ``{group: GravityResults}``
+    and raises the first failed group; :func:`tradepact.gravity.by_group.fit_by` returns the failed
+    groups instead."""
     from tradepact.gravity.by_group import estimate_by
 
     return estimate_by("ppml", data, formula, by, n_jobs, **kw)
