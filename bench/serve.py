@@ -232,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     from tradepact.simulate.scenario import run_scenario
     from tradepact.web.services import _rate_path, get_agreement, json_safe, scenario_catalog
 
-    ledger_paths = [f"/api/ledger?a=USA&b=KOR&start={s}&end={s + 10}" for s in range(2006, 2014)] + \
+    ledger_paths = [f"/api/ledger?a=USA&b=KOR&from={s}&to={s + 10}" for s in range(2006, 2014)] + \
                    ["/api/ledger?a=KOR&b=USA"]
-    rate_paths = [f"/api/agreements/korus/rates?importer={i}&exporter={e}&hs={h}&start=2010&end=2045"
+    rate_paths = [f"/api/agreements/korus/rates?importer={i}&exporter={e}&hs={h}&from=2010&to=2045"
                   for i, e, h in (("KOR", "USA", "0201"), ("USA", "KOR", "8703"), ("USA", "KOR", "870421"))]
     base = next(s["text"] for s in scenario_catalog() if s["name"] == "auto-tariff-25")
     texts = scenario_texts(base, n_runs)
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     ag = get_agreement("korus")
     d_ledger = direct_ms(ledger_direct, 20)
     d_rates = direct_ms(lambda: _rate_path(ag, "USA", "KOR", "8703", 2010, 2045), 20)
-    d_run = direct_ms(lambda: run_scenario(yaml.safe_load(texts[0])).to_json(), 5)
+    d_run = direct_ms(lambda: run_scenario(yaml.safe_load(texts[0])).to_dict(), 5)
     expected = {i: run_scenario(yaml.safe_load(t)).totals() for i, t in enumerate(texts)}
 
     with tempfile.TemporaryDirectory(prefix="tradepact-bench-") as store, Server(store, workers=2, clients=clients) as srv:

@@ -1,7 +1,9 @@
 """The house rules that keep the package a stack of layers, checked on the source itself.
 
-Layers point down: foundation (errors, countries, products, fields, results, data, execution) <- ledger,
-agreements <- gravity, simulate <- report <- web <- cli. Every ``import`` statement in the
+Layers point down: foundation (errors, countries, products, fields, results, data,
+execution) <- ledger,
+agreements <- gravity, simulate <- report <- web <- cli (and the front door, which only the
+package's lazy ``__getattr__`` loads, by name). Every ``import`` statement in the
 package is read (function-level imports included): none may reach a higher layer, and no set
 of modules may import each other in a circle. A new top-level module or subpackage must be
 given a layer in ``LAYERS`` below (and in docs/architecture.md).
@@ -28,6 +30,7 @@ LAYERS = {
     "report": 3,
     "web": 4,
     "cli": 5,
+    "front_door": 6,  # tradepact.ppml, .run_scenario, ...: imports engines, imported by nothing (loaded lazily)
 }
 
 

@@ -33,7 +33,9 @@ def test_cli_json_keys_and_pairs(small, capsys):
     rc, out, _ = run(["ge", str(small), "--theta", "6", "--costs", BOOK, "--set", "INTL_BRDR=0",
                       "--pairs", "CAN>USA,USA>CAN", "--reference", "ZZZ", "--format", "json"], capsys)
     assert rc == 0
-    d = json.loads(out)
+    doc = json.loads(out)
+    assert doc["kind"] == "ge_counterfactual" and doc["closure"] == "full" and doc["solver"]["converged"]
+    d = doc["countries"]
     assert set(d) == {"USA", "CAN", "MEX", "ZZZ", "FRA", "JPN", "KOR", "CHN"}
     keys = {"exports_change_pct_conditional", "exports_change_pct_full", "real_gdp_change_pct", "price_change_pct"}
     assert keys <= set(d["CAN"])
@@ -54,6 +56,8 @@ def test_cli_table_and_observed_baseline(small, capsys):
     (["--theta", "6", "--pairs", "XXX>USA"], "unknown countries"),
     (["--theta", "6", "--set", "FOO=0"], "FOO"),
     (["--theta", "6", "--closure", "magic"], "closure"),
+    (["--theta", "6", "--closure", "ful"], "--closure: expected one of 'full', 'conditional', 'gegravity', got 'ful' "
+                                           "(did you mean 'full'?)"),
 ])
 def test_cli_bad_input_exits_2_with_message(small, capsys, args, needle):
     base = ["ge", str(small), "--costs", BOOK, "--set", "INTL_BRDR=0"]
@@ -79,7 +83,7 @@ def test_cli_monte_carlo_bands(small, tmp_path, capsys):
     rc, out, _ = run(["ge", str(small), "--theta", "6", "--from-estimate", str(est), "--set", "INTL_BRDR=0",
                       "--reference", "ZZZ", "--draws", "12", "--format", "json"], capsys)
     assert rc == 0
-    d = json.loads(out)
+    d = json.loads(out)["countries"]
     b = d["USA"]["bands"]
     assert b["real_gdp_change_pct_lo"] <= b["real_gdp_change_pct_median"] <= b["real_gdp_change_pct_hi"]
     assert b["real_gdp_change_pct_lo"] < d["USA"]["real_gdp_change_pct"] < b["real_gdp_change_pct_hi"]
@@ -126,7 +130,7 @@ def test_cli_monte_carlo_with_full_covariance_json(small, tmp_path, capsys):
     rc, out, _ = run(["ge", str(small), "--theta", "6", "--from-estimate", str(est), "--set", "INTL_BRDR=0",
                       "--reference", "ZZZ", "--draws", "10", "--theta-se", "0.5", "--format", "json"], capsys)
     assert rc == 0
-    b = json.loads(out)["CAN"]["bands"]
+    b = json.loads(out)["countries"]["CAN"]["bands"]
     assert b["welfare_change_pct_lo"] < b["welfare_change_pct_hi"]
     bad = tmp_path / "bad.json"
     bad.write_text('{"coefs": {}}')

@@ -87,7 +87,7 @@ def test_cli_gegravity_closure_json(gegravity_run, shared_data, capsys):
                "--pairs", "CAN>JPN,JPN>CAN", "--output", "Y", "--expenditure", "E", "--reference", "DEU",
                "--closure", "gegravity", "--format", "json"])
     assert rc == 0
-    out = json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out)["countries"]
     cr = m.country_results
     for k in ("CAN", "JPN", "USA"):
         assert abs(out[k]["real_gdp_change_pct"] - cr.at[k, "GDP change (percent)"]) < 1e-6

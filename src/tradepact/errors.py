@@ -64,3 +64,32 @@ class AgreementError(ConfigError, ValueError):
     def __init__(self, path: str, message: str, expected: str | None = None, got: Any = None):
         self.path, self.message, self.expected, self.got = path, message, expected, got
         super().__init__(f"{path}: {message}")
+
+
+class ParameterError(ConfigError, ValueError):
+    """A bad value of a library function's parameter. ``parameter`` is its Python name
+    (``theta``, ``set_values``); the message starts with it, and the command line words it as
+    the matching flag (``--theta``, ``--set``). Also a ``ValueError``, as a bad argument is."""
+
+    def __init__(self, parameter: str, message: str):
+        self.parameter = parameter
+        self.detail = message
+        super().__init__(f"{parameter}: {message}")
+
+
+def did_you_mean(got: Any, choices: Any) -> str:
+    """``" (did you mean 'full'?)"`` when ``got`` is close to one of ``choices``, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(got), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_choice(parameter: str, value: Any, choices: Any) -> Any:
+    """``value`` if it is one of ``choices``; else :class:`ParameterError` listing them, with a
+    "did you mean" suggestion for a near miss."""
+    choices = list(choices)
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ParameterError(parameter, f"expected one of {listed}, got {value!r}{did_you_mean(value, choices)}")
+    return value

@@ -10,6 +10,8 @@ import re
 
 import pandas as pd
 
+from tradepact.errors import ParameterError
+
 HS_REVISIONS = ("H0", "H1", "H2", "H3", "H4", "H5", "H6")
 HS_LEVELS = (2, 4, 6, 8, 10)
 _HS_RE = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{8}|\d{10})$")
@@ -43,10 +45,17 @@ def invalid_codes(codes: pd.Series) -> pd.Series:
     return ~codes.astype("string").str.fullmatch(r"\d{2}|\d{4}|\d{6}|\d{8}|\d{10}").fillna(False).astype(bool)
 
 
+def in_nomenclature(code: str) -> bool:
+    """True when an HS code's chapter exists in the Harmonized System (01–97, 77 reserved).
+    Chapters 98–99 are national (e.g. US HTS special provisions), 00 does not exist."""
+    ch = int(code[:2]) if is_valid(code) else -1
+    return 1 <= ch <= 97 and ch != 77
+
+
 def level(code: str, digits: int) -> str:
     """Truncate an HS code to ``digits`` (2, 4 or 6)."""
     if digits not in HS_LEVELS or len(code) < digits:
-        raise ValueError(f"cannot take HS{digits} of {code!r}")
+        raise ParameterError("digits", f"cannot take HS{digits} of {code!r} (levels: {HS_LEVELS})")
     return code[:digits]
 
 

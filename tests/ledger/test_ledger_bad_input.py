@@ -150,7 +150,7 @@ def test_other_format_specific_errors(tmp_path):
     with pytest.raises(DataFormatError) as info:
         store.import_files("services", [sv.write(tmp_path / "f", rows=sv.with_cell(6, "flow", "sideways"))])
     assert (info.value.row, info.value.field) == (6, "flow")
-    assert store.summary().empty
+    assert store.contents().empty
 
 
 def test_malformed_lines(tmp_path):
@@ -166,7 +166,7 @@ def test_malformed_lines(tmp_path):
     with pytest.raises(DataFormatError) as info:
         store.import_files("baci", [b.write(tmp_path / "many", rows=rows)])
     assert info.value.row == 5 and "malformed" in str(info.value)
-    assert store.summary().empty
+    assert store.contents().empty
 
 
 @pytest.mark.parametrize("fmt, column, value", [("baci", "t", "2016.5"), ("baci", "i", "842.4"),

@@ -224,7 +224,7 @@ def test_cli_import_and_list(tmp_path, capsys):
 def test_store_location_from_environment(store_dir):
     st = LedgerStore.open()
     assert st.path == store_dir and (store_dir / "goods").is_dir()
-    assert st.summary().empty and st.goods_bilateral("USA", "KOR").empty
+    assert st.contents().empty and st.goods_bilateral("USA", "KOR").empty
 
 
 @pytest.mark.slow

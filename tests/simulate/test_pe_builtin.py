@@ -70,7 +70,7 @@ def test_auto_tariff_25(results, shared_data):
         assert h[case]["total_import_change"] == pytest.approx(M * (1.25 ** e - 1), rel=1e-9)
     shares = [h[c]["total_import_change"] / M for c in ("low", "central", "high")]
     assert shares[0] > shares[1] > shares[2] and -0.55 < shares[2] and shares[0] < -0.15
-    doc = res.to_json()
+    doc = res.to_dict()
     assert doc["scenario"] == "auto-tariff-25" and doc["totals"]["trade_creation"] == pytest.approx(12 * tc, rel=1e-9)
     assert {r["case"] for r in doc["range_by_year"]} == {"low", "central", "high"}
     assert "2030" in res.summary() and "range" in res.summary() and "summed" not in res.summary()

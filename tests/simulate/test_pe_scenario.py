@@ -80,7 +80,7 @@ def test_run_from_file_paths_and_json_contract(workdir):
     tc = df[df.hs == "020130"].sort_values("year")["trade_creation"].to_numpy()
     assert np.all(np.diff(tc) > 0)
 
-    doc = res.to_json()
+    doc = res.to_dict()
     text = json.dumps(doc, allow_nan=False)  # strictly valid JSON
     doc = json.loads(text)
     assert doc["scenario"] == "basic"
@@ -126,8 +126,8 @@ def test_quota_change_and_overrides(workdir):
 
 def test_draws_give_ordered_quantiles_and_are_reproducible(workdir):
     text = BASIC + "draws: {n: 30, seed: 7, spread: 0.3}\n"
-    a = run_scenario(write(workdir, text)).to_json()["uncertainty"]
-    b = run_scenario(write(workdir, text)).to_json()["uncertainty"]
+    a = run_scenario(write(workdir, text)).to_dict()["uncertainty"]
+    b = run_scenario(write(workdir, text)).to_dict()["uncertainty"]
     assert a == b
     q = pd.DataFrame(a["quantiles"]).pivot(index="year", columns="quantile", values="trade_creation")
     assert (q[0.05] <= q[0.5]).all() and (q[0.5] <= q[0.95]).all()
@@ -323,7 +323,7 @@ def test_domestic_substitution_and_export_supply_from_yaml(workdir):
         changes: [{kind: tariff, importer: KOR, rate: 0.1}]
         elasticities: {import_demand_table: none, import_demand_default: -2.0, export_supply: 4.0}
         """, "f.yaml"))
-    r2 = res2.to_json()["lines"][0]
+    r2 = res2.to_dict()["lines"][0]
     assert r2["export_supply_elasticity"] == 4.0
     assert r2["trade_creation"] == pytest.approx(100 * -2.0 * 0.1 / (1 + 2.0 / 4.0), rel=1e-12)
 
@@ -340,7 +340,7 @@ def test_ge_wired_when_the_engine_is_installed(workdir):
           - {kind: trade_cost, importer: KOR, exporter: USA, change: 0.05}
         models: [pe, ge]
         """))
-    doc = json.loads(json.dumps(res.to_json(), allow_nan=False))
+    doc = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     shock = pd.DataFrame(doc["ge"]["shock"]).set_index("kind")
     trade = world8_tables()[0]
     x = trade[(trade.year == 2016) & (trade.exporter == "KOR") & (trade.importer == "USA")]["value_usd_m"].sum()

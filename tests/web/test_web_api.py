@@ -47,7 +47,7 @@ def test_ledger_other_point_of_view_flips_signs(client):
 
 
 def test_ledger_years_and_before_after(client):
-    body = client.get("/api/ledger?a=USA&b=KOR&start=2009&end=2014&since=2012-03-15").json()
+    body = client.get("/api/ledger?a=USA&b=KOR&from=2009&to=2014&since=2012-03-15").json()
     assert [r["year"] for r in body["rows"]] == list(range(2009, 2015))
     ba = {r["measure"]: r for r in body["before_after"]}
     goods_before = [r["goods_balance"] for r in body["rows"] if r["year"] < 2012]
@@ -64,9 +64,10 @@ def test_ledger_pair_without_data_says_what_to_do(client):
     ("a=USA&b=QQQ", "b"),
     ("a=USA&b=USA", "b"),
     ("a=US1&b=KOR", "a"),
-    ("a=USA&b=KOR&start=2015&end=2010", "end"),
-    ("a=USA&b=KOR&start=abc", "start"),
-    ("a=USA&b=KOR&start=1200", "start"),
+    ("a=USA&b=KOR&from=2015&to=2010", "to"),
+    ("a=USA&b=KOR&from=abc", "from"),
+    ("a=USA&b=KOR&from=1200", "from"),
+    ("a=USA&b=KOR&start=2010", "start"),
     ("b=KOR", "a"),
     ("a=USA&b=KOR&since=yesterday", "since"),
 ])

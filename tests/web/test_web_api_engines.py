@@ -41,7 +41,7 @@ def test_beef_rate_path_matches_the_published_schedule(client):
     (USDA FAS 2008 fact sheet; USMEF; Feed & Livestock 2018). Tolerance 0.05 percentage points
     (the 2018 figure is published to one decimal of a percent)."""
     r = client.get("/api/agreements/korus/rates",
-                   params={"importer": "KOR", "exporter": "USA", "hs": "0201", "start": 2010, "end": 2030})
+                   params={"importer": "KOR", "exporter": "USA", "hs": "0201", "from": 2010, "to": 2030})
     assert r.status_code == 200, r.text
     by_year = {row["year"]: row["rate"] for row in r.json()["rows"]}
     assert by_year[2011] == pytest.approx(0.40, abs=5e-4)
@@ -54,7 +54,7 @@ def test_beef_rate_path_matches_the_published_schedule(client):
 def test_light_trucks_as_of_shows_the_original_terms(client):
     """US 25% light-truck tariff: phased out by 2021 under the original text; the 2018 protocol
     keeps it until 2041 (USTR 2018 protocol fact sheet)."""
-    q = {"importer": "USA", "exporter": "KOR", "hs": "870421", "start": 2015, "end": 2045}
+    q = {"importer": "USA", "exporter": "KOR", "hs": "870421", "from": 2015, "to": 2045}
     now = {r["year"]: r for r in client.get("/api/agreements/korus/rates", params=q).json()["rows"]}
     orig = client.get("/api/agreements/korus/rates", params={**q, "as_of": "2017-12-31"}).json()
     orig = {r["year"]: r for r in orig["rows"]}
@@ -69,7 +69,9 @@ def test_light_trucks_as_of_shows_the_original_terms(client):
     ({"importer": "KOR", "exporter": "USA", "hs": "020"}, "hs"),
     ({"importer": "KOR", "exporter": "ZZZ", "hs": "0201"}, "exporter"),
     ({"importer": "KOR", "exporter": "USA", "hs": "0201", "as_of": "2017-13-40"}, "as_of"),
-    ({"importer": "KOR", "exporter": "USA", "hs": "0201", "start": 2030, "end": 2010}, "end"),
+    ({"importer": "KOR", "exporter": "USA", "hs": "0201", "from": 2030, "to": 2010}, "to"),
+    ({"importer": "KOR", "exporter": "USA", "hs": "0201", "start": 2010}, "start"),
+    ({"importer": "KOR", "exporter": "USA", "hs": "0201", "yaers": 2010}, "yaers"),
 ])
 def test_rate_path_bad_input_names_the_field(client, params, field):
     r = client.get("/api/agreements/korus/rates", params=params)
@@ -93,7 +95,7 @@ def _direct(text: str) -> dict:
     from tradepact.simulate.scenario import run_scenario
     from tradepact.web.services import json_safe
 
-    return json_safe(run_scenario(yaml.safe_load(text)).to_json())
+    return json_safe(run_scenario(yaml.safe_load(text)).to_dict())
 
 
 def _wait(client, run_id, timeout=120.0):
@@ -207,3 +209,18 @@ def test_run_over_the_time_limit_is_stopped_and_recorded(web_store):
         assert r.status_code == 202, r.text
         run = _wait(c, r.json()["id"])
     assert run["status"] == "failed" and "time limit of 0.5 s" in run["error"] and run["result"] is None
+
+
+def test_api_names_match_the_command_line(client):
+    """Years are ``from``/``to`` as the CLI's --from/--to; the exporter defaults to the other party
+    as in ``tradepact schedule``; an old or unknown name is refused (422) and points to the new one."""
+    r = client.get("/api/agreements/korus/rates", params={"importer": "KOR", "hs": "0201", "from": 2011, "to": 2013})
+    assert r.status_code == 200, r.text
+    assert r.json()["exporter"] == "USA" and [row["year"] for row in r.json()["rows"]] == [2011, 2012, 2013]
+    bad = client.get("/api/ledger", params={"a": "USA", "b": "KOR", "start": 2010})
+    assert bad.status_code == 422 and "it is called 'from'" in bad.json()["message"]
+    typo = client.get("/api/agreements/korus/lines", params={"q": "beef", "limt": 5})
+    assert typo.status_code == 422 and "unknown parameter 'limt'" in typo.json()["message"]
+    assert "limit" in typo.json()["message"]
+    cli = client.get("/api/ledger", params={"a": "USA", "b": "KOR", "from": 2010, "to": 2012})
+    assert cli.status_code == 200 and [row["year"] for row in cli.json()["rows"]] == [2010, 2011, 2012]

@@ -28,6 +28,9 @@ def _bearer(token: str) -> dict[str, str]:
 
 def _operations(server) -> list[tuple[str, str]]:
     schema = httpx.get(server.url + "/openapi.json", headers=_bearer(server.token)).json()
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert "security" not in schema["paths"]["/api/health"]["get"]
+    assert schema["paths"]["/api/runs"]["post"]["security"] == [{"bearer": []}]
     ops = [(method.upper(), path.replace("{", "").replace("}", ""))  # {run_id} -> run_id
            for path, item in schema["paths"].items() for method in item if method in ("get", "post", "put",
                                                                                          "patch", "delete")]
@@ -111,6 +114,9 @@ def test_printed_url_sets_a_session_cookie_and_csrf_is_checked(served):
         assert not morsel["secure"], "plain http on loopback: not Secure (see tradepact.web.auth)"
         assert served.token not in morsel.value
         assert c.get("/ledger?a=KOR").status_code == 200 and c.get("/api/runs").status_code == 200
+        # opening the link again while logged in still takes the token out of the address bar
+        r = c.get(served.login_url, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/"
         # state-changing requests with the cookie: same origin only
         body = {"builtin": "auto-tariff-25"}
         for origin in (None, "http://127.0.0.1:1", "http://evil.example", "null", f"https://127.0.0.1:{served.port}"):

@@ -93,6 +93,14 @@ def test_login_through_the_printed_url_and_the_form(live, page, stranger):
     stranger.wait_for_selector("#login-form")
     assert stranger.context.cookies() == []
     assert stranger.goto(live.url + "/agreements").status == 401
+    # a page whose session ends under it (logged out in another tab) shows the login form on its next call
+    stranger.fill("#secret", live.token)
+    stranger.click("#login")
+    stranger.wait_for_selector("#agreement option[value='korus']", state="attached")
+    assert stranger.evaluate("fetch('/logout', {method: 'POST'}).then(r => r.redirected)") is True
+    stranger.fill("#q", "beef")
+    stranger.click("#search")
+    stranger.wait_for_selector("#login-form")
 
 
 def shot(page, name: str) -> Path:

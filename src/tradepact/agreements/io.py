@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from tradepact import products
 from tradepact.agreements.checks import check_agreement
 from tradepact.agreements.schema import Agreement, ScheduleLine, SpecificDuty
-from tradepact.errors import AgreementError, ConfigError, DataFormatError
+from tradepact.errors import AgreementError, ConfigError, DataFormatError, check_choice
 
 BUILTIN_PACKAGE = "tradepact.agreements"
 
@@ -220,8 +220,7 @@ def read_schedule_csv(path: str | Path, importer: str, source: str | None = None
     agreement's category names. Bad rows raise DataFormatError naming file, row and column.
     """
     file = str(path)
-    if rate_unit not in ("percent", "fraction"):
-        raise ConfigError(f"rate_unit must be 'percent' or 'fraction', got {rate_unit!r}")
+    check_choice("rate_unit", rate_unit, ("percent", "fraction"))
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:

@@ -30,7 +30,7 @@ from tradepact.agreements import (
 )
 from tradepact.agreements import changes as amendment_changes
 from tradepact.cli.app import app
-from tradepact.cli.output import Format, emit
+from tradepact.cli.output import Format, emit, warn
 from tradepact.errors import ConfigError
 
 AGREEMENT_HELP = "Built-in agreement name (see `tradepact agreements`) or path to a YAML file."
@@ -55,8 +55,10 @@ def parse_years(text: str) -> list[int]:
         if not m:
             raise ConfigError(f"--years: expected YYYY, YYYY-YYYY or a comma list, got {text!r}")
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-        if hi < lo or hi - lo > 200:
-            raise ConfigError(f"--years: bad range {part.strip()!r}")
+        if hi < lo:
+            raise ConfigError(f"--years {part.strip()}: the first year is after the last; write {hi}-{lo}")
+        if hi - lo > 200:
+            raise ConfigError(f"--years {part.strip()}: a range of more than 200 years; check the years")
         years.update(range(lo, hi + 1))
     return sorted(years)
 
@@ -74,7 +76,24 @@ def _pct(v) -> str:
     return "—" if v is None or pd.isna(v) else f"{100 * v:.2f}%"
 
 
-@app.command("agreements")
+def _warn_outside(ag, codes: list[str], yrs: list[int], res: pd.DataFrame) -> None:
+    """Say so when a code is outside the HS or no line covers it, or a year precedes entry into force."""
+    from tradepact import products
+
+    for c in codes:
+        if not products.in_nomenclature(products.clean(c)):
+            warn(f"--hs {c}: chapter {c[:2]} is not an HS chapter (01–97; 77 is reserved, 98–99 are national)")
+    unscheduled = sorted(set(res.loc[res["line_id"].isna(), "hs"].astype(str)))
+    if unscheduled:
+        warn(f"--hs {', '.join(unscheduled)}: no line of the {ag.id} schedule covers this code, so no rate is shown")
+    before = [y for y in yrs if y < ag.entry_into_force.year]
+    if before:
+        span = f"{before[0]}–{before[-1]}" if len(before) > 1 else str(before[0])
+        warn(f"--years {span}: before {ag.id} entered into force ({ag.entry_into_force}); "
+             "the rates shown are the agreement's base rates, not necessarily what was applied then")
+
+
+@app.command("agreements", epilog="Examples:\n\n  tradepact agreements\n\n  tradepact agreements --file my.yaml --format json")
 def agreements_cmd(
     file: Optional[Path] = typer.Option(None, "--file", help="Validate and describe this agreement YAML file."),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
@@ -94,7 +113,7 @@ def agreements_cmd(
     emit(frame, fmt, title="Agreements" if file is None else "Agreement file")
 
 
-@app.command("schedule")
+@app.command("schedule", epilog="Examples:\n\n  tradepact schedule korus --importer KOR --exporter USA --hs 0201 --years 2012-2026\n\n  tradepact schedule korus --changes")
 def schedule_cmd(
     agreement: Optional[str] = typer.Argument(None, help=AGREEMENT_HELP, show_default=False),
     file: Optional[Path] = typer.Option(None, "--file", help=FILE_HELP),
@@ -170,6 +189,7 @@ def schedule_cmd(
     if day is not None:
         frame["day"] = day
     res = rates(ag, frame, as_of=on)
+    _warn_outside(ag, codes, yrs, res)
     cols = ["year", "hs", "rate", "base_rate", "category", "line_id", "amendment", "stage", "importer",
             "exporter", "source", "confirmed"]
     if res["quota_volume"].notna().any():

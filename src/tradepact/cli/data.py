@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tradepact.cli.app import app
-from tradepact.cli.output import Format, emit, print_json, records, rich_table
+from tradepact.cli.output import Format, emit, emit_result, rich_table
 
 data_app = typer.Typer(help="Import trade data into the ledger store and see what it holds.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -18,7 +18,7 @@ FORMAT_HELP = "One of: baci, comtrade, itpd-e, gravity-panel, services, wb-dta, 
 STORE_HELP = "Store directory (default: $TRADEPACT_STORE or the user data directory)."
 
 
-@data_app.command("import")
+@data_app.command("import", epilog="Examples:\n\n  tradepact data import gravity-panel agtpa_applications.csv --store ledger-store\n\n  tradepact data import baci BACI_HS17_Y2022_V202401b.csv --country-codes country_codes_V202401b.csv --store ledger-store")
 def import_(
     fmt: str = typer.Argument(..., metavar="FORMAT", help=FORMAT_HELP),
     paths: List[Path] = typer.Argument(..., metavar="PATH...", help="Files in that format."),
@@ -57,14 +57,11 @@ def import_(
         report = st.import_files(fmt, paths, country_codes=country_codes, hs_rev=hs_rev, source=source,
                                  replace=replace, progress=progress, scheduler=scheduler or "local",
                                  options=options)
+    if fmt_out != Format.table:
+        emit_result(report, fmt_out)
+        return
     frame = report.to_frame()
     reasons = report.reasons()
-    if fmt_out == Format.json:
-        print_json({"store": report.store, "files": records(frame), "dropped": records(reasons)})
-        return
-    if fmt_out == Format.csv:
-        emit(frame, fmt_out)
-        return
     out = Console()
     shown = frame.assign(file=[Path(f).name for f in frame["file"]]).rename(columns={
         "rows_read": "read", "rows_kept": "kept", "rows_dropped": "dropped", "zero_value_rows": "zeros"})
@@ -84,7 +81,7 @@ def import_(
         out.print(f"{zeros:,} zero-value rows were kept (zero flows matter for gravity estimation).", style="dim")
 
 
-@data_app.command("list")
+@data_app.command("list", epilog="Examples:\n\n  tradepact data list --store ledger-store")
 def list_(
     store: Optional[Path] = typer.Option(None, "--store", help=STORE_HELP),
     fmt_out: Format = typer.Option(Format.table, "--format", help="Output: table, csv or json."),
@@ -93,7 +90,7 @@ def list_(
     from tradepact.ledger.store import LedgerStore
 
     st = LedgerStore.open(store)
-    frame = st.summary()
+    frame = st.contents()
     if fmt_out == Format.table and frame.empty:
         Console().print(f"The store at {st.path} is empty. Fill it with: tradepact data import FORMAT PATH...")
         return

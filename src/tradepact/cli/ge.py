@@ -20,19 +20,20 @@ import pandas as pd
 import typer
 
 from tradepact.cli.app import app
-from tradepact.cli.output import Format, emit
+from tradepact.cli.options import parse_assignments, parse_pairs
+from tradepact.cli.output import Format, emit_result
 from tradepact.errors import ConfigError, DataFormatError
 
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise DataFormatError(file=path, expected="an existing CSV or Parquet file", got="no such file")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
+    parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        return pd.read_csv(path)
-    except Exception as exc:  # pandas parser errors
-        raise DataFormatError(file=path, expected="CSV", got=str(exc)[:120]) from None
+        return pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except Exception as exc:  # pandas/pyarrow parser errors
+        raise DataFormatError(file=path, expected="Parquet" if parquet else "CSV",
+                              got=" ".join(str(exc).split())[:160]) from None
 
 
 def _read_estimate(path: Path):
@@ -70,7 +71,7 @@ def _read_estimate(path: Path):
     return coefs, ses, None
 
 
-@app.command("ge")
+@app.command("ge", epilog="Examples:\n\n  tradepact ge trade_without_border_2006.csv --theta 7 --costs \"ln_DIST=-0.79,CNTG=0.67,INTL_BRDR=-2.47\" --set INTL_BRDR=0 --closure conditional")
 def ge_command(
     data: Path = typer.Argument(..., help="Pair data (CSV/Parquet): exporter, importer, trade, cost variables."),
     theta: float = typer.Option(..., "--theta", help="Trade elasticity θ = σ − 1 (> 0)."),
@@ -98,7 +99,6 @@ def ge_command(
     fmt: Format = typer.Option(Format.table, "--format", help="table | csv | json"),
 ) -> None:
     """Solve a GE counterfactual (conditional and full/gegravity closures) and print per-country results."""
-    from tradepact.simulate.ge.costs import parse_assignments, parse_pairs
     from tradepact.simulate.ge.workflow import counterfactual_from_frame, monte_carlo_from_frame
 
     if baseline not in ("fitted", "observed"):
@@ -115,52 +115,41 @@ def ge_command(
               reference=reference, baseline=baseline, closure=closure, deficits=deficits, exporter=exporter,
               importer=importer, trade=trade, file=str(data))
     cf = counterfactual_from_frame(frame, theta=theta, costs=coefs, **kw)
-    summary = cf.country_summary()
-    bands = None
     if draws:
-        bands = monte_carlo_from_frame(frame, costs=coefs, std_errors=ses, theta=theta, theta_se=theta_se,
-                                       draws=draws, seed=seed, progress=True, vcov=vcov, scheduler=scheduler,
-                                       results=results, **kw)
-        if bands.errors:
+        cf.bands = monte_carlo_from_frame(frame, costs=coefs, std_errors=ses, theta=theta, theta_se=theta_se,
+                                          draws=draws, seed=seed, progress=True, vcov=vcov, scheduler=scheduler,
+                                          results=results, **kw)
+        if cf.bands.errors:
             from rich.console import Console
 
             err = Console(stderr=True)
-            for e in bands.errors:
+            for e in cf.bands.errors:
                 err.print(f"[red]failed[/] {e}", highlight=False, soft_wrap=True)
-    _print_ge(cf, summary, bands, fmt, baseline, deficits)
-    if bands is not None and bands.errors:
+    _print_ge(cf, fmt, baseline, deficits)
+    if cf.bands is not None and cf.bands.errors:
         raise typer.Exit(1)
 
 
-def _print_ge(cf, summary, bands, fmt, baseline, deficits) -> None:
-    table = pd.DataFrame([{"country": k, **v} for k, v in summary.items()])
-    if fmt == Format.json:
-        payload: dict = dict(summary)
-        if bands is not None:
-            b = bands.bands.set_index("country")
-            for k in payload:
-                payload[k] = {**payload[k], "bands": {c: float(b.at[k, c]) for c in b.columns}}
-        emit(table, fmt, json_obj=payload)
+def _print_ge(cf, fmt: Format, baseline: str, deficits: str) -> None:
+    """JSON and CSV straight from the result; the table with short headings and the solver's note."""
+    if fmt != Format.table:
+        emit_result(cf, fmt)
         return
-    if bands is not None:
-        table = table.merge(bands.bands, on="country", how="left")
+    table = cf.to_frame()
     rep = cf.main.report
     note = (f"closure={cf.main.closure}, baseline={baseline}, deficits={deficits}; solver {rep.iterations} "
             f"iterations, max relative excess demand {rep.residual:.1e}")
     if cf.main.baseline.domestic_approximated.any():
         note += "; " + "; ".join(cf.main.baseline.notes) + " (rows marked *)"
-    if fmt == Format.table:
-        short = {"exports_change_pct_conditional": "exports % (cond.)", "exports_change_pct_full": "exports %",
-                 "real_gdp_change_pct": "real GDP %", "price_change_pct": "factory price %",
-                 "price_index_change_pct": "price index %", "welfare_change_pct": "welfare %",
-                 "imports_change_pct_full": "imports %", "balance_change": "balance Δ"}
-        shown = table.rename(columns=short)
-        shown["observed domestic"] = ~table["domestic_approximated"]
-        shown = shown.drop(columns=["domestic_approximated"])
-        for c in shown.columns:
-            if c not in ("country", "observed domestic"):
-                shown[c] = shown[c].map(lambda v: f"{v:,.4f}")
-        emit(shown, fmt, title="GE counterfactual: changes by country", flag_column="observed domestic",
-             footnote=note)
-        return
-    emit(table, fmt, title="GE counterfactual: changes by country", footnote=note)
+    short = {"exports_change_pct_conditional": "exports % (cond.)", "exports_change_pct_full": "exports %",
+             "real_gdp_change_pct": "real GDP %", "price_change_pct": "factory price %",
+             "price_index_change_pct": "price index %", "welfare_change_pct": "welfare %",
+             "imports_change_pct_full": "imports %", "balance_change": "balance Δ"}
+    shown = table.rename(columns=short)
+    shown["observed domestic"] = ~table["domestic_approximated"]
+    shown = shown.drop(columns=["domestic_approximated"])
+    for c in shown.columns:
+        if c not in ("country", "observed domestic"):
+            shown[c] = shown[c].map(lambda v: f"{v:,.4f}")
+    emit_result(cf, fmt, table=shown, title="GE counterfactual: changes by country", flag_column="observed domestic",
+                footnote=note)

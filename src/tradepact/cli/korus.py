@@ -9,10 +9,10 @@ from rich.panel import Panel
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from tradepact.cli.app import app
-from tradepact.cli.output import Format, print_json, records, rich_table
+from tradepact.cli.output import Format, output_dir, print_json, records, rich_table
 
 
-@app.command("korus")
+@app.command("korus", epilog="Examples:\n\n  tradepact korus\n\n  tradepact korus --out korus-2026")
 def korus_cmd(
     out: Path = typer.Option(Path("korus-report"), "--out", help="Directory for the HTML report"),
     fmt: Format = typer.Option(Format.table, "--format",
@@ -30,6 +30,7 @@ def korus_cmd(
         return
     from tradepact.report.korus import KORUS_SECTIONS, korus_report, korus_sections
 
+    output_dir(out, keep=("index.html",))
     console = Console()
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True) as bar:
         task = bar.add_task("building report", total=len(KORUS_SECTIONS))

@@ -45,10 +45,10 @@ def _parse_date(text: str, option: str) -> dt.date:
         raise ConfigError(f"{option}: expected a date YYYY-MM-DD, got {text!r}") from exc
 
 
-@app.command("ledger")
+@app.command("ledger", epilog="Examples:\n\n  tradepact ledger USA KOR --from 2006 --to 2024\n\n  tradepact ledger KOR USA --agreement korus --format csv")
 def ledger_cmd(
-    a: str = typer.Argument(..., help="Country whose point of view is taken (ISO3), e.g. USA"),
-    b: str = typer.Argument(..., help="Partner country (ISO3), e.g. KOR"),
+    a: str = typer.Argument(..., metavar="A", help="Country whose point of view is taken (ISO3), e.g. USA"),
+    b: str = typer.Argument(..., metavar="B", help="Partner country (ISO3), e.g. KOR"),
     start: Optional[int] = typer.Option(None, "--from", help="First year"),
     end: Optional[int] = typer.Option(None, "--to", help="Last year"),
     since: Optional[str] = typer.Option(None, help="Agreement entry into force (YYYY-MM-DD) for before/after"),
@@ -63,9 +63,15 @@ def ledger_cmd(
     JSON: a list of records, one per year (year, goods_exports, goods_imports, goods_balance,
     services_exports, services_imports, services_balance, total_balance, confirmed, source).
     """
-    from tradepact.ledger.balances import before_after, bilateral, distinct_sources, vintages
+    from tradepact.ledger.balances import before_after, bilateral, distinct_sources, vintages, years_text
 
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"--from {start} is after --to {end}; swap them")
     frame = bilateral(a, b, start, end, store=store)
+    if frame.attrs.get("missing_years"):
+        Console(stderr=True).print(
+            f"[yellow]warning:[/] no data for {years_text(frame.attrs['missing_years'])} "
+            f"(the data cover {frame.attrs['covered']}); those years are not shown", highlight=False, soft_wrap=True)
     eif = None
     if since:
         eif = _parse_date(since, "--since")
@@ -78,7 +84,7 @@ def ledger_cmd(
         return
     console = Console()
     shown = frame.drop(columns=["source", "goods_confirmed", "services_confirmed", "vintage"]).rename(columns=SHORT)
-    console.print(rich_table(shown, title=f"{a.upper()} trade with {b.upper()} (USD millions, {a.upper()}'s view)",
+    console.print(rich_table(shown, title=f"{a.upper()} trade with {b.upper()} (USD millions; {frame.attrs['basis']})",
                              flag_column="confirmed", flag_text="⚠", floatfmt="{:,.0f}"))
     if not frame["confirmed"].all():
         console.print("⚠ = a figure of that year is unconfirmed in its source (yellow rows); check before use.",

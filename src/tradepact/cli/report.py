@@ -21,7 +21,7 @@ def _formats(charts: str) -> tuple[str, ...]:
     return out
 
 
-@app.command("report")
+@app.command("report", epilog="Examples:\n\n  tradepact report auto-tariff-25 --out auto-report --charts none\n\n  tradepact report korus --out korus-brief --charts none")
 def report(
     target: str = typer.Argument(..., help="'korus' for the KORUS report, or a built-in scenario name "
                                            "(e.g. auto-tariff-25), or a scenario YAML file."),
@@ -35,7 +35,10 @@ def report(
 
     from tradepact.report.export import ENGINES
 
+    from tradepact.cli.output import output_dir
+
     formats = _formats(charts)
+    output_dir(out, keep=("index.html",))
     if chart_engine not in ENGINES:
         raise ConfigError(f"--chart-engine: expected one of {', '.join(ENGINES)}, got {chart_engine!r}")
     console = Console(stderr=True)
@@ -77,5 +80,10 @@ def _scenario_report(target: str):
             raise ConfigError(f"unknown scenario {target!r}: not a file, not a built-in "
                               f"({', '.join(sorted(catalog)) or 'none installed'}), and not 'korus'")
         text = catalog[target]
-    payload, summary = services.run_scenario_text(text)
+    from tradepact.web.safety import InputError
+
+    try:
+        payload, summary = services.run_scenario_text(text)
+    except InputError as exc:
+        raise ConfigError(f"{target}: {exc.message}") from None
     return scenario_report(payload, summary=summary, scenario_text=text)

@@ -38,7 +38,7 @@ def _url(host: str, port: int, token: str | None) -> str:
     return f"http://{shown}:{port}/" + (f"?token={quote(token, safe='')}" if token else "")
 
 
-@app.command("serve")
+@app.command("serve", epilog="Examples:\n\n  tradepact serve\n\n  tradepact serve --port 8080 --workers 1")
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind. The default serves this machine only; "
                                                "anything else exposes the dashboard to the network."),

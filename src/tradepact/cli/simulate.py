@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tradepact.cli.app import app
-from tradepact.cli.output import Format, dumps, emit, records, rich_table
+from tradepact.cli.output import Format, emit, emit_result, output_dir, records, rich_table
 from tradepact.errors import ConfigError
 
 LEVELS = ("hs2", "sector", "total", "line")
@@ -50,14 +50,14 @@ def _write_out(result, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     name = result.name
     paths = [out / f"{name}.json", out / f"{name}_lines.csv", out / f"{name}_by_hs2.csv", out / f"{name}_by_year.csv"]
-    paths[0].write_text(dumps(result.to_json()) + "\n", encoding="utf-8")
+    paths[0].write_text(result.to_json() + "\n", encoding="utf-8")
     result.to_frame().to_csv(paths[1], index=False)
     result.by("hs2", ("year",)).to_csv(paths[2], index=False)
     result.by("total", ("year",)).to_csv(paths[3], index=False)
     return paths
 
 
-@app.command("simulate")
+@app.command("simulate", epilog="Examples:\n\n  tradepact simulate auto-tariff-25 --level sector\n\n  tradepact simulate auto-tariff-25 --format csv --out auto-results")
 def simulate_cmd(
     scenario: str = typer.Argument(..., help="Scenario YAML file or built-in name (see `tradepact scenarios`)"),
     fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json"),
@@ -73,15 +73,14 @@ def simulate_cmd(
     "skipped", "notes"}. CSV: the per-line frame.
     """
     level = _level(level)
+    if out is not None:
+        output_dir(out)
     result = _run(scenario)
     if out is not None:
         paths = _write_out(result, out)
         Console(stderr=True).print(f"wrote {', '.join(str(p) for p in paths)}", highlight=False)
-    if fmt == Format.json:
-        emit(result.to_frame(), fmt, json_obj=result.to_json())
-        return
-    if fmt == Format.csv:
-        emit(result.to_frame(), fmt)
+    if fmt != Format.table:
+        emit_result(result, fmt)
         return
     console = Console()
     console.print(f"[bold]{result.name}[/]: {result.scenario.description}", highlight=False)
@@ -108,7 +107,7 @@ def simulate_cmd(
         console.print(f"caveat: {cav}", style="yellow", highlight=False)
 
 
-@app.command("compare")
+@app.command("compare", epilog="Examples:\n\n  tradepact compare no-korus auto-tariff-25 --level total")
 def compare_cmd(
     a: str = typer.Argument(..., help="First scenario (file or built-in name)"),
     b: str = typer.Argument(..., help="Second scenario (file or built-in name)"),
@@ -141,7 +140,7 @@ def compare_cmd(
     console.print(rb.summary(), highlight=False)
 
 
-@app.command("scenarios")
+@app.command("scenarios", epilog="Examples:\n\n  tradepact scenarios\n\n  tradepact scenarios --format json")
 def scenarios_cmd(fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json")) -> None:
     """List the built-in scenarios (name, years, models, description)."""
     import pandas as pd

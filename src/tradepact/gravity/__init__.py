@@ -8,7 +8,7 @@ Public API::
     by_sector = ppml_by(df, "trade ~ RTA | exp_year + imp_year + pair_id", by="sector")  # all cores
 
 Modules: ``formula`` (fixest-style formula parser), ``panel`` (panel builder and CEPII /
-USITC-DGD loaders), ``model`` (engines), ``covariance`` (SE estimators and small-sample
+USITC-DGD loaders), ``engine`` (the estimators), ``covariance`` (SE estimators and small-sample
 conventions), ``separation`` (all-zero FE groups, iterative rectifier), ``results``
 (tables, plots, JSON), ``by_group`` (one model per sector on all cores).
 """
@@ -58,9 +58,11 @@ def ols(data: pd.DataFrame, formula: str, vcov: Any = None, cluster: Any = _DEFA
 
 def ppml_by(data: pd.DataFrame, formula: str, by: str | list[str], n_jobs: int | None = None,
             **kw) -> dict:
-    """:func:`ppml` on each group of ``data`` by ``by`` (e.g. ``"sector"``), over ``n_jobs`` worker
-    processes (default all cores). Returns ``{group: GravityResults}``; see
-    :func:`tradepact.gravity.by_group.estimate_by`."""
+    """:func:`ppml` on each group of ``data`` by ``by`` (e.g. ``"sector"``) on the execution layer:
+    ``scheduler=`` "serial" | "local" (default: a Dask LocalCluster, ``n_jobs`` workers, all cores) |
+    a Dask scheduler address, ``results=DIR`` to keep and resume. Returns ``{group: GravityResults}``
+    and raises the first failed group; :func:`tradepact.gravity.by_group.fit_by` returns the failed
+    groups instead."""
     from tradepact.gravity.by_group import estimate_by
 
     return estimate_by("ppml", data, formula, by, n_jobs, **kw)

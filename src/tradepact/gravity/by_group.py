@@ -25,7 +25,7 @@ from typing import Any, Hashable
 import numpy as np
 import pandas as pd
 
-from tradepact.errors import ConfigError, DataFormatError, TradepactError
+from tradepact.errors import ConfigError, DataFormatError, TradepactError, check_choice
 from tradepact.execution import WORKER_ENV as EXECUTION_WORKER_ENV
 from tradepact.execution import FanOut, ParquetRef, Task, resolve_scheduler, run_tasks, task_key
 
@@ -152,8 +152,7 @@ def fit_by(model: str, data: pd.DataFrame, formula: str, by: str | list[str], *,
     (vcov, cluster, weights as a column name, ssc, …). Rows whose group is missing are not
     estimated: a warning counts them (a :class:`ConfigError` if no row has a group).
     """
-    if model not in ("ppml", "ols"):
-        raise ConfigError(f"model must be 'ppml' or 'ols', not {model!r}")
+    check_choice("model", model, ("ppml", "ols"))
     cols = [by] if isinstance(by, str) else list(by)
     missing = [c for c in cols if c not in data.columns]
     if missing:

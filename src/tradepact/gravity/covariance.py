@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tradepact.errors import ConfigError
+from tradepact.errors import ConfigError, ParameterError, check_choice, did_you_mean
 from tradepact.gravity.factors import term_parts
 
 
@@ -54,7 +54,7 @@ class VcovSpec:
 def parse_vcov(vcov, cluster, columns, ssc: str = "fixest") -> VcovSpec:
     """Normalise the user's ``vcov``/``cluster`` options (see :func:`tradepact.gravity.ppml`)."""
     if ssc not in ("fixest", "stata", "none"):
-        raise ConfigError(f"ssc must be 'fixest', 'stata' or 'none', got {ssc!r}")
+        check_choice("ssc", ssc, ("fixest", "stata", "none"))
     if isinstance(vcov, dict):
         if len(vcov) != 1 or next(iter(vcov)).upper() != "CRV1":
             raise ConfigError(f"vcov dict must be {{'CRV1': 'column'}} (or 'a+b' for two-way), got {vcov!r}")
@@ -80,7 +80,8 @@ def parse_vcov(vcov, cluster, columns, ssc: str = "fixest") -> VcovSpec:
                 raise ConfigError("vcov='cluster' needs cluster=<column> (no 'pair_id' column to default to)")
         names = [s.replace(" ", "") for s in cluster.split("+")] if isinstance(cluster, str) else list(cluster)
         return _cluster_spec(names, columns, ssc)
-    raise ConfigError(f"vcov must be 'iid', 'hetero', 'cluster' or {{'CRV1': col}}, got {vcov!r}")
+    raise ParameterError("vcov", f"expected 'iid', 'hetero', 'cluster' or {{'CRV1': col}}, got {vcov!r}"
+                                 f"{did_you_mean(vcov, ('iid', 'hetero', 'cluster'))}")
 
 
 def _cluster_spec(names, columns, ssc) -> VcovSpec:

@@ -78,20 +78,6 @@ class Design:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _column(data: pd.DataFrame, term: str, what: str, text: str) -> np.ndarray:
-    parts = term.split(":") if ":" in term else term.split("^")
-    for p in parts:
-        if p not in data.columns:
-            raise DataFormatError(field=p, expected=f"a column of the data (used as {what} in {text!r})",
-                                  got="missing column", message=f"column {p!r} not found")
-    if ":" in term:
-        out = np.ones(len(data))
-        for p in parts:
-            out = out * _numeric(data[p], p)
-        return out
-    return data[term].to_numpy() if len(parts) == 1 else None
-
-
 def _numeric(s: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(s):
         return s.to_numpy(dtype=np.float64)
@@ -119,15 +105,8 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
     f = formula if isinstance(formula, Formula) else parse_formula(formula)
     text = f.text
     n0 = len(data)
-    if f.depvar not in data.columns:
-        raise DataFormatError(field=f.depvar, expected=f"a column of the data (dependent variable in {text!r})",
-                              got="missing column", message=f"column {f.depvar!r} not found")
-    y = _numeric(data[f.depvar], f.depvar)
-    xs = []
-    for t in f.regressors:
-        col = _column(data, t, "regressor", text)
-        xs.append(col if ":" in t else _numeric(data[t], t))
-    X = np.column_stack(xs) if xs else np.zeros((n0, 0))
+    y = f.response(data)  # formula.py evaluates both sides (formulaic); NaN marks an unusable row
+    X, xnames = f.regressor_matrix(data)
     fe = [_fe_codes(data, t, text) for t in f.fixed_effects]
     w = np.ones(n0) if weights is None else _vector(data, weights, "weights")
     off = np.zeros(n0) if offset is None else _vector(data, offset, "offset")
@@ -222,7 +201,6 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
             sub, u = factorize(ca[keep])
         fe_codes.append(sub.astype(np.int32))
         fe_levels.append(lev[u])
-    xnames = list(f.regressors)
     Xk = np.ascontiguousarray(X if keep.all() else X[keep])
     has_int = False
     if not fe_codes:
@@ -587,11 +565,21 @@ def fit_ols(d: Design, spec: VcovSpec, fixef_tol: float = 1e-11) -> Fit:
 def estimate(model: str, data: pd.DataFrame, formula: str, vcov=None, cluster=_DEFAULT, weights=None,
              offset=None, tol: float = 1e-8, *, separation=("fe", "ir"), drop_singletons: bool = True,
              ssc: str = "fixest", maxiter: int = 1000, fixef_tol: float = 1e-11, start=None):
-    """Shared front door for :func:`ppml` and :func:`ols`; returns a GravityResults.
+    """Shared front door for :func:`ppml` and :func:`ols`; returns a GravityResults, or a
+    MultipleResults (one per model) when the formula holds ``sw()``/``csw()``.
 
     ``start`` (PPML): a previous result on the same rows (its fitted means), or fitted means as a
     Series on ``data``'s index or an array of ``len(data)``; rows without a value start as usual."""
-    from tradepact.gravity.results import GravityResults
+    from tradepact.gravity.formula import expand_formula
+    from tradepact.gravity.results import GravityResults, MultipleResults
+
+    if isinstance(formula, str):
+        forms = expand_formula(formula)
+        if len(forms) > 1:
+            return MultipleResults(estimate(model, data, f, vcov, cluster, weights, offset, tol, separation=separation,
+                                            drop_singletons=drop_singletons, ssc=ssc, maxiter=maxiter,
+                                            fixef_tol=fixef_tol) for f in forms)
+        formula = forms[0]
 
     if cluster is _DEFAULT:
         cluster = None

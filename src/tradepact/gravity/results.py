@@ -8,17 +8,17 @@ by side in Markdown, LaTeX or HTML (like fixest's ``etable`` / Stata's ``esttab`
 from __future__ import annotations
 
 import html as _html
-import json
 import math
 from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-from tradepact.errors import ConfigError, NotConvergedError
+from tradepact.errors import ConfigError, NotConvergedError, check_choice
+from tradepact.results import Result, json_safe
 
 
-class GravityResults:
+class GravityResults(Result):
     """One fitted PPML/OLS model with absorbed fixed effects.
 
     Attributes
@@ -31,6 +31,8 @@ class GravityResults:
     fitted : pd.Series of fitted means μ̂ (PPML) or fitted values (OLS) on the kept rows, original index.
     omitted : list of regressors dropped as collinear.
     """
+
+    kind = "gravity"
 
     def __init__(self, fit):
         self._fit = fit
@@ -185,17 +187,14 @@ class GravityResults:
             "conf_low": ci["lower"].to_numpy(), "conf_high": ci["upper"].to_numpy()})
 
     def to_dict(self) -> dict:
-        """JSON-ready dict: coefficients {name: {estimate, se}}, nobs, dropped, converged, iterations, …"""
-        return {
-            "model": self.model, "formula": self.formula,
-            "coefficients": {k: {"estimate": _f(self.params[k]), "se": _f(self.bse[k])} for k in self.params.index},
+        """JSON-ready dict: ``kind``, coefficients {name: {estimate, se}}, nobs, dropped, converged, iterations, …"""
+        return json_safe({
+            "kind": self.kind, "model": self.model, "formula": self.formula,
+            "coefficients": {k: {"estimate": self.params[k], "se": self.bse[k]} for k in self.params.index},
             "nobs": self.nobs, "dropped": self.dropped, "converged": self.converged, "iterations": self.iterations,
             "vcov": self.vcov_type, "ssc": self.ssc, "fixed_effects": self.fixed_effects, "omitted": self.omitted,
-            "deviance": _f(self.deviance), "loglik": _f(self.loglik),
-        }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+            "deviance": self.deviance, "loglik": self.loglik,
+        })
 
     def summary(self) -> str:
         """Plain-text summary (fixed-width)."""
@@ -212,9 +211,6 @@ class GravityResults:
             lines.append(f"{r.term:<{w}} {r.estimate:>11.4f} {r.se:>10.4f} {r.statistic:>8.2f} {r.p_value:>7.3f}")
         return "\n".join(lines)
 
-    def __repr__(self) -> str:
-        return self.summary()
-
     def _repr_html_(self) -> str:
         return etable([self], format="html")
 
@@ -222,49 +218,119 @@ class GravityResults:
         return coefplot([self], **kw)
 
 
-def _f(x) -> float | None:
-    x = float(x)
-    return None if not math.isfinite(x) else x
+class MultipleResults(list):
+    """Several fits from one formula with ``sw()``/``csw()`` (fixest's multiple estimation): a
+    list of :class:`GravityResults` in the formula's order, rendered together by :func:`etable`."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy coefficients of every model, with ``model`` (1, 2, …) and ``formula`` first."""
+        frames = [r.to_frame().assign(model=k + 1, formula=r.formula) for k, r in enumerate(self)]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["model", "formula", *[c for c in out.columns if c not in ("model", "formula")]]]
+
+    def to_dict(self) -> dict:
+        return {"kind": "gravity_multiple", "models": [r.to_dict() for r in self]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        import json
+
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def summary(self) -> str:
+        return "\n\n".join(r.summary() for r in self)
+
+    def etable(self, **kw) -> str:
+        return etable(self, **kw)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return etable(self, format="html")
 
 
 def _stars(p: float) -> str:
     return "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
 
 
-def etable(results: Iterable[GravityResults], format: str = "markdown", names: list[str] | None = None,
-           digits: int = 3, stars: bool = True, keep: list[str] | None = None) -> str:
-    """Regression results side by side (coefficient over SE in parentheses).
+def _columns(result: Result, column: str | None) -> tuple[pd.Series, pd.Series | None, pd.Series | None]:
+    """(estimate, standard error or None, p-value or None) by row label, from any result.
+
+    A coefficient table (``term, estimate[, se|std_error][, p_value]``) gives its terms; any other
+    result gives its main table's first column as row labels and ``column`` (default: the first
+    numeric column) as the value."""
+    if isinstance(result, GravityResults):
+        return result.params, result.bse, result.pvalues
+    frame = result.to_frame()
+    if {"term", "estimate"} <= set(frame.columns):
+        idx = frame["term"].astype(str)
+        se = next((c for c in ("se", "std_error") if c in frame.columns), None)
+
+        def col(c):
+            return None if c is None or c not in frame.columns else pd.Series(frame[c].to_numpy(float), index=idx)
+
+        return col("estimate"), col(se), col("p_value")
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    if column is None:
+        if not numeric:
+            raise ConfigError(f"etable: the {result.kind} result's table has no numeric column to show")
+        column = numeric[0]
+    if column not in numeric:
+        raise ConfigError(f"etable: column must be one of {numeric}, got {column!r}")
+    return pd.Series(frame[column].to_numpy(float), index=frame.iloc[:, 0].astype(str)), None, None
+
+
+def etable(results: Iterable[Result], format: str = "markdown", names: list[str] | None = None,
+           digits: int = 3, stars: bool = True, keep: list[str] | None = None, column: str | None = None) -> str:
+    """Results side by side: for estimates, coefficient over SE in parentheses (like fixest's
+    ``etable`` / Stata's ``esttab``); for any other result, ``column`` of its main table (default:
+    the first numeric column) by row, e.g. welfare change by country for several GE results.
 
     ``format``: ``markdown`` | ``latex`` | ``html``. ``names`` labels the columns
-    (default ``(1)``, ``(2)``, …). Footer rows: fixed effects, observations, SE type.
+    (default ``(1)``, ``(2)``, …). Footer rows for estimates: fixed effects, observations, SE type.
     """
     results = list(results)
     if not results:
         raise ConfigError("etable needs at least one result")
+    check_choice("format", format, ("markdown", "latex", "html"))
     cols = names or [f"({i + 1})" for i in range(len(results))]
+    views = [_columns(r, column) for r in results]
+    with_se = any(se is not None for _, se, _ in views)
     terms: list[str] = []
-    for r in results:
-        for t in r.params.index:
+    for est, _, _ in views:
+        for t in est.index:
             if t not in terms and (keep is None or t in keep):
                 terms.append(t)
     body: list[list[str]] = []
     for t in terms:
-        est, se = [t], [""]
-        for r in results:
-            if t in r.params.index:
-                est.append(f"{r.params[t]:.{digits}f}{_stars(r.pvalues[t]) if stars else ''}")
-                se.append(f"({r.bse[t]:.{digits}f})")
+        row, below = [t], [""]
+        for est, se, p in views:
+            if t in est.index:
+                mark = _stars(p[t]) if stars and p is not None else ""
+                row.append(f"{est[t]:.{digits}f}{mark}")
+                below.append(f"({se[t]:.{digits}f})" if se is not None and t in se.index else "")
             else:
-                est.append("")
-                se.append("")
-        body += [est, se]
-    fes = sorted({fe for r in results for fe in r.fixed_effects})
-    foot = [[f"FE: {fe}"] + ["✓" if fe in r.fixed_effects else "" for r in results] for fe in fes]
-    foot.append(["Observations"] + [f"{r.nobs:,}" for r in results])
-    foot.append(["Estimator"] + [r.model.upper() for r in results])
-    foot.append(["SE"] + [r.vcov_type for r in results])
+                row.append("")
+                below.append("")
+        body += [row, below] if with_se else [row]
     head = [""] + cols
-    dep = ["Dep. var."] + [r.depvar for r in results]
+    if all(isinstance(r, GravityResults) for r in results):
+        fes = sorted({fe for r in results for fe in r.fixed_effects})
+        foot = [[f"FE: {fe}"] + ["✓" if fe in r.fixed_effects else "" for r in results] for fe in fes]
+        foot.append(["Observations"] + [f"{r.nobs:,}" for r in results])
+        foot.append(["Estimator"] + [r.model.upper() for r in results])
+        foot.append(["SE"] + [r.vcov_type for r in results])
+        dep = ["Dep. var."] + [r.depvar for r in results]
+    else:
+        dep = ["Result"] + [r.kind for r in results]
+        foot = []
+    note = "Standard errors in parentheses. * p&lt;0.1, ** p&lt;0.05, *** p&lt;0.01" if with_se else ""
+    return _layout(format, head, dep, body, foot, len(results), note)
+
+
+def _layout(format: str, head: list[str], dep: list[str], body: list[list[str]], foot: list[list[str]],
+            ncols: int, note: str) -> str:
     if format == "markdown":
         rows = [head, ["---"] * len(head), dep] + body + foot
         return "\n".join("| " + " | ".join(r) + " |" for r in rows)
@@ -277,18 +343,16 @@ def etable(results: Iterable[GravityResults], format: str = "markdown", names: l
             out = [c.replace("**", "$^{**}$") if "$^{***}$" not in c else c for c in out]
             out = [c.replace("*", "$^{*}$") if "$^" not in c else c for c in out]
             return " & ".join(out) + r" \\"
-        lines = [r"\begin{tabular}{l" + "c" * len(results) + "}", r"\hline", line(head), line(dep), r"\hline"]
+        lines = [r"\begin{tabular}{l" + "c" * ncols + "}", r"\hline", line(head), line(dep), r"\hline"]
         lines += [line(r) for r in body] + [r"\hline"] + [line(r) for r in foot] + [r"\hline", r"\end{tabular}"]
         return "\n".join(lines)
-    if format == "html":
-        e = _html.escape
-        th = "".join(f"<th>{e(c)}</th>" for c in head)
-        trs = [f"<tr>{''.join(f'<td>{e(c)}</td>' for c in dep)}</tr>"]
-        trs += [f"<tr>{''.join(f'<td>{e(c)}</td>' for c in r)}</tr>" for r in body]
-        trs += [f"<tr class='footer'>{''.join(f'<td>{e(c)}</td>' for c in r)}</tr>" for r in foot]
-        return (f"<table class='etable'><thead><tr>{th}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
-                "<p class='note'>Standard errors in parentheses. * p&lt;0.1, ** p&lt;0.05, *** p&lt;0.01</p>")
-    raise ConfigError(f"etable format must be markdown, latex or html, got {format!r}")
+    e = _html.escape
+    th = "".join(f"<th>{e(c)}</th>" for c in head)
+    trs = [f"<tr>{''.join(f'<td>{e(c)}</td>' for c in dep)}</tr>"]
+    trs += [f"<tr>{''.join(f'<td>{e(c)}</td>' for c in r)}</tr>" for r in body]
+    trs += [f"<tr class='footer'>{''.join(f'<td>{e(c)}</td>' for c in r)}</tr>" for r in foot]
+    return (f"<table class='etable'><thead><tr>{th}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
+            + (f"<p class='note'>{note}</p>" if note else ""))
 
 
 def coefplot(results: Iterable[GravityResults], names: list[str] | None = None, keep: list[str] | None = None,

@@ -123,7 +123,10 @@ def bilateral(a: str, b: str, start: int | None = None, end: int | None = None,
 
     Uses the ledger ``store`` (a path or LedgerStore; default: ``TRADEPACT_STORE`` if set)
     when it holds goods trade for the pair, else the built-in facts. Raises ConfigError when
-    neither has the pair, saying what to import. Columns: :data:`COLUMNS`.
+    neither has the pair, saying what to import, when ``start`` > ``end``, and when no year
+    of the range has data. Columns: :data:`COLUMNS`; ``frame.attrs`` carries ``missing_years``
+    (years of the requested range without data), ``covered`` (the data's year span) and
+    ``basis`` (whose statistics the figures are, e.g. mirrored).
     """
     from tradepact import countries
 
@@ -140,13 +143,44 @@ def bilateral(a: str, b: str, start: int | None = None, end: int | None = None,
         raise ConfigError(
             f"no trade data for {a_}–{b_}: the built-in facts cover USA–KOR only; import data first, "
             f"e.g. `tradepact data import baci BACI_HS17_Y2022_V202401.csv --store DIR`")
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"the first year ({start}) is after the last year ({end}); swap them")
+    have = sorted(int(y) for y in frame["year"])
+    span = f"{have[0]}–{have[-1]}" if have else "no years"
     if start is not None:
         frame = frame[frame["year"] >= start]
     if end is not None:
         frame = frame[frame["year"] <= end]
+    lo = start if start is not None else (have[0] if have else None)
+    hi = end if end is not None else (have[-1] if have else None)
     if frame.empty:
-        raise ConfigError(f"no {a_}–{b_} data between {start} and {end}")
-    return frame.reset_index(drop=True)
+        raise ConfigError(f"no {a_}–{b_} data for {lo}–{hi}: the data cover {span}")
+    frame = frame.reset_index(drop=True)
+    got = set(int(y) for y in frame["year"])
+    frame.attrs["missing_years"] = [y for y in range(lo, hi + 1) if y not in got]
+    frame.attrs["covered"] = span
+    frame.attrs["basis"] = _basis(a_, b_, frame)
+    return frame
+
+
+def _basis(a: str, b: str, frame: pd.DataFrame) -> str:
+    """Whose statistics the figures are, in words: a's own, or b's mirrored to a's point of view."""
+    if (a, b) in _BUILTIN_SERIES:
+        return f"{a}'s statistics"
+    if (b, a) in _BUILTIN_SERIES:
+        return f"{b}'s statistics, mirrored ({a}'s exports = {b}'s recorded imports)"
+    return "ledger store: importer-reported rows, else mirror rows (see sources)"
+
+
+def years_text(years: list[int]) -> str:
+    """``[2007, 2008, 2009, 2012]`` -> ``"2007–2009, 2012"``."""
+    runs: list[list[int]] = []
+    for y in years:
+        if runs and y == runs[-1][-1] + 1:
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 def first_year_after(since: dt.date) -> int:

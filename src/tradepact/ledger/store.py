@@ -34,6 +34,7 @@ from typing import Callable, Iterable, Sequence
 import pandas as pd
 
 from tradepact.errors import ConfigError, DataFormatError, StoreError, TradepactError
+from tradepact.results import Result, records
 from tradepact.ledger.schema import (GOODS, GRAVITY, SERVICES, TABLES, TableSchema, check_constants, shown_key,
                                      validate_sql)
 from tradepact.ledger.sources import FORMATS
@@ -81,12 +82,30 @@ class FileReport:
         return int(sum(self.dropped.values()))
 
 
-@dataclass
-class ImportReport:
-    """The outcome of :meth:`LedgerStore.import_files` (one :class:`FileReport` per input file)."""
+@dataclass(repr=False)
+class ImportReport(Result):
+    """The outcome of :meth:`LedgerStore.import_files` (one :class:`FileReport` per input file).
+
+    :meth:`to_frame`: one row per file (rows read, kept, dropped, zero-value rows, replaced, tables,
+    years, seconds); :meth:`reasons`: dropped rows by file and reason."""
+
+    kind = "ledger_import"
 
     store: str
     files: list[FileReport]
+
+    def summary(self) -> str:
+        frame = self.to_frame()
+        if frame.empty:
+            return f"Imported nothing into {self.store}"
+        why = "; ".join(f"{r.reason}: {r.rows:,}" for r in self.reasons().itertuples(index=False)) or "none"
+        return (f"Imported {len(frame)} file(s) into {self.store}: {int(frame['rows_read'].sum()):,} rows read, "
+                f"{int(frame['rows_kept'].sum()):,} kept, {int(frame['rows_dropped'].sum()):,} dropped ({why})")
+
+    def to_dict(self) -> dict:
+        """``kind``, ``store``, ``files`` (records of :meth:`to_frame`) and ``dropped`` (records of :meth:`reasons`)."""
+        return {"kind": self.kind, "store": self.store, "files": records(self.to_frame()),
+                "dropped": records(self.reasons())}
 
     def to_frame(self) -> pd.DataFrame:
         rows = []
@@ -164,7 +183,26 @@ class LedgerStore:
     """A directory of canonical Parquet tables with a DuckDB query layer.
 
     Tables (SQL views in :meth:`sql`): ``goods``, ``services``, ``gravity`` (see
-    :mod:`tradepact.ledger.schema`). Money in USD millions.
+    :mod:`tradepact.ledger.schema`). Money in USD millions. Open one with :meth:`open`.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The store's directory (``LedgerStore.open(path)`` creates it if needed; without a path it
+        uses ``$TRADEPACT_STORE`` or the user data directory).
+
+    Returns
+    -------
+    LedgerStore
+        ``import_files(format, paths)`` fills it (an :class:`ImportReport`), ``contents()`` lists
+        what it holds, ``goods_bilateral(a, b)`` and :meth:`sql` query it.
+
+    Raises
+    ------
+    StoreError
+        The directory cannot be created, or its manifest is corrupt.
+    DataFormatError
+        An imported file breaks its format (file, row and field named; the store is unchanged).
     """
 
     def __init__(self, path: Path):
@@ -322,7 +360,7 @@ class LedgerStore:
             out[c] = out[c].astype("float64")
         return out.reset_index(drop=True)
 
-    def summary(self) -> pd.DataFrame:
+    def contents(self) -> pd.DataFrame:
         """What the store holds: one row per table and dataset (years, rows, files, sources)."""
         rows = []
         for b in self.manifest()["batches"]:
@@ -632,7 +670,7 @@ class LedgerStore:
         shown = shown_key(key, s.fields)
         user_key = ",".join(dict.fromkeys(s.fields.get(k, k) for k in shown))
         raise DataFormatError(s.file, None if row is None else int(row), user_key,
-                              "a key not already in the store (use replace to overwrite)",
+                              "a key not already in the store (to overwrite those years, import with --replace; in Python replace=True)",
                               ", ".join(f"{k}={values[k]}" for k in shown) + f" (already imported from {origin})",
                               message="duplicated key")
 

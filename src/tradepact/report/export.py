@@ -126,6 +126,11 @@ def _matplotlib(figures: Sequence[Any], paths: Sequence[Path], width: int, heigh
             plt.close(mfig)
 
 
+def _label(trace: dict):
+    """A trace's legend entry; none for traces kept out of the legend (``showlegend: false``)."""
+    return "_nolegend_" if trace.get("showlegend") is False else trace.get("name")
+
+
 def _title(obj: Any) -> str:
     if isinstance(obj, dict):
         return str(obj.get("text") or "")
@@ -187,7 +192,7 @@ def _draw(ax, spec: dict[str, Any]) -> None:
             xs = x
             for xx, v, b in zip(x, np.nan_to_num(y), bottom):
                 (pos_base if v >= 0 else neg_base)[xx] = b + v
-        rects = ax.bar(xs, np.nan_to_num(y), width=width, bottom=bottom, label=t.get("name"), color=color)
+        rects = ax.bar(xs, np.nan_to_num(y), width=width, bottom=bottom, label=_label(t), color=color)
         for r, h in zip(rects, hatch):
             if h:
                 r.set_hatch(h)
@@ -200,7 +205,7 @@ def _draw(ax, spec: dict[str, Any]) -> None:
         color = line.get("color")
         mode = t.get("mode", "lines+markers")
         drawstyle = "steps-post" if line.get("shape") == "hv" else "default"
-        lines = ax.plot(x, y, "-" if "lines" in mode else "", drawstyle=drawstyle, color=color, label=t.get("name"))
+        lines = ax.plot(x, y, "-" if "lines" in mode else "", drawstyle=drawstyle, color=color, label=_label(t))
         if "markers" in mode:
             symbols = (t.get("marker") or {}).get("symbol")
             symbols = symbols if isinstance(symbols, list) else [symbols] * len(x)

@@ -1,7 +1,7 @@
 """The KORUS report: every section that works, in one document.
 
 Sections are modules in :mod:`tradepact.report.sections` exposing ``korus_section() -> Section``;
-each engine's issue adds its module to :data:`KORUS_SECTIONS`.
+a new section is a module there, listed in :data:`KORUS_SECTIONS`.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def korus_report(sections: list[Section] | None = None) -> Report:
     """The KORUS report document."""
     return Report(
         title="KORUS: what did the US–Korea agreement do, and what would changing it do?",
-        subtitle="tradepact report on built-in data: the trade ledger, the claims of the debate, and the "
-                 "agreement's engines as they land.",
+        subtitle="tradepact report on built-in data: the trade ledger, the claims of the debate, the "
+                 "agreement's tariff schedule, gravity estimates and simulated scenarios.",
         sections=sections if sections is not None else korus_sections(),
     )

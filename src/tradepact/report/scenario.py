@@ -1,4 +1,4 @@
-"""A report of one scenario run, from its result JSON (``ScenarioResult.to_json()``).
+"""A report of one scenario run, from its result JSON (``ScenarioResult.to_dict()``).
 
 Sections: summary and totals; charts of trade creation and tariff revenue by HS code and
 year; the per-line table (inputs next to results, CSV download); the scenario text.

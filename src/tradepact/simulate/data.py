@@ -7,7 +7,12 @@ keeps ``source`` and ``confirmed``):
   hs_source, hs_prefixes, hs_mapping, description, import_value`` (USD millions), ``basis,
   additive_group, confirmed, value_kind, precision, source, source_url, notes``.
 * :func:`import_elasticities` — CEPII ProTEE 0.1 elasticities by HS6 (H3): ``importer`` (ALL),
-  ``hs, elasticity`` (negative), ``flagged``, ``confirmed``, ``concept``, ``source``.
+  ``hs, elasticity`` (negative), ``flagged``, ``confirmed``, ``concept``, ``source``. These are
+  *trade* elasticities θ (table ``protee`` in :mod:`tradepact.simulate.elasticities`), not
+  import-demand elasticities η; the PE model takes η from ``hauk2012`` and refuses ProTEE as η unless
+  a scenario sets ``allow_concept_mismatch``.
+* :func:`other_origins` — the importer's imports of the lines' products from third countries, from
+  a ledger store.
 
 :func:`lookup_elasticities` matches lines to a table: the line's own code when the table has it,
 else the mean of the table's unflagged codes under the line's HS prefixes (``hs_prefixes``,
@@ -54,7 +59,7 @@ def _elasticities() -> pd.DataFrame:
 
 
 def import_elasticities() -> pd.DataFrame:
-    """Built-in import demand elasticity table (ProTEE 0.1, HS6, common to all importers)."""
+    """Built-in CEPII ProTEE 0.1 table (HS6, common to all importers): trade elasticities θ, not η."""
     df = _elasticities().copy()
     df["flagged"] = df["flagged"].astype(bool)
     df["confirmed"] = df["confirmed"].astype(bool)

@@ -66,14 +66,15 @@ welfare"); Jammes & Olarreaga (2005), *Explaining SMART and GSIM*, World Bank.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from tradepact import products
-from tradepact.errors import ConfigError, DataFormatError
+from tradepact.errors import ConfigError, DataFormatError, check_choice
+from tradepact.results import Result, records
 
 #: Armington substitution elasticity between sources when none is given (SMART's default).
 DEFAULT_SUBSTITUTION_ELASTICITY = 1.5
@@ -438,8 +439,8 @@ def consumer_surplus_change(M: np.ndarray, p0: np.ndarray, pd_hat: np.ndarray, e
 AGG_LEVELS = ("line", "hs2", "sector", "total")
 
 
-@dataclass
-class PEResult:
+@dataclass(repr=False)
+class PEResult(Result):
     """Per-flow PE results (``lines``: input columns + results) and aggregation helpers.
 
     Result columns (USD millions unless a fraction): ``trade_creation``, ``trade_diversion``,
@@ -447,8 +448,10 @@ class PEResult:
     ``domestic_price_change`` (fractions), ``tariff_revenue_before/after/change``,
     ``consumer_surplus_change``, ``quota_rent_change``, ``domestic_output_change``,
     ``quota_regime_before/after`` (none/in/over/binding) and ``clipped`` (a linear response was
-    capped at -100% of the flow).
+    capped at -100% of the flow). :meth:`to_frame` is ``lines``.
     """
+
+    kind = "pe"
 
     lines: pd.DataFrame
     settings: PESettings = field(default_factory=PESettings)
@@ -456,7 +459,7 @@ class PEResult:
     def aggregate(self, level: str = "hs2", by: tuple[str, ...] = ("year", "importer", "exporter")) -> pd.DataFrame:
         """Sum the flow columns by ``level`` (line, hs2, sector, total) within ``by`` keys."""
         if level not in AGG_LEVELS:
-            raise ConfigError(f"aggregation level: expected one of {', '.join(AGG_LEVELS)}, got {level!r}")
+            check_choice("level", level, AGG_LEVELS)
         df = self.lines
         cols = [c for c in FLOW_COLUMNS if c in df.columns]
         keys = list(by)
@@ -505,6 +508,11 @@ class PEResult:
 
     def to_frame(self) -> pd.DataFrame:
         return self.lines.copy()
+
+    def to_dict(self) -> dict:
+        """``kind``, settings, totals and the per-flow ``lines`` as records (infinite values as null)."""
+        return {"kind": self.kind, "settings": asdict(self.settings), "totals": self.totals(),
+                "lines": records(self.lines.replace([np.inf, -np.inf], np.nan))}
 
     def _repr_html_(self) -> str:  # notebooks
         import html

@@ -65,6 +65,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from tradepact.fields import StrictModel, check_hs_code, check_iso3, parse_year_range
 from tradepact.errors import ConfigError, TradepactError
+from tradepact.results import Result, records
 from tradepact.simulate import data as pe_data
 from tradepact.simulate import elasticities as el_data
 from tradepact.simulate.pe import PEResult, PESettings, simulate_pe
@@ -353,7 +354,9 @@ def load_scenario(spec: str | Path | dict | Scenario) -> Scenario:
         try:
             raw = yaml.safe_load(raw_text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{file}: not valid YAML: {exc}") from exc
+            mark = getattr(exc, "problem_mark", None)
+            at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+            raise ConfigError(f"{file}: not valid YAML{at}: {getattr(exc, 'problem', None) or exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a YAML mapping with name, baseline, changes, got {type(raw).__name__}")
     try:
@@ -439,10 +442,13 @@ def _lines(scn: Scenario, base_dir: Path) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- running
 
-@dataclass
-class ScenarioResult:
+@dataclass(repr=False)
+class ScenarioResult(Result):
     """Results of a scenario: PE per flow and year (``pe``), flows left out (``skipped``), notes, and
-    Monte Carlo totals (``draws``: one row per draw and year) when asked for."""
+    Monte Carlo totals (``draws``: one row per draw and year) when asked for. :meth:`to_frame` is
+    one row per flow and year; :meth:`to_dict` is the JSON document (inputs next to results)."""
+
+    kind = "scenario"
 
     scenario: Scenario
     pe: PEResult | None
@@ -453,7 +459,7 @@ class ScenarioResult:
     #: PE totals by year at the low / central / high end of each line's η range (``case`` column)
     pe_range: pd.DataFrame | None = None
 
-    #: per-line JSON keys, in order (the first are the issue's contract)
+    #: per-line JSON keys, in order (the first are the documented contract)
     LINE_KEYS = ["importer", "exporter", "hs", "year", "import_value", "rate_before", "rate_after",
                  "import_demand_elasticity", "substitution_elasticity", "export_supply_elasticity",
                  "trade_creation", "trade_diversion", "tariff_revenue_change", "consumer_surplus_change",
@@ -481,13 +487,12 @@ class ScenarioResult:
     def totals(self) -> dict[str, float]:
         return self.pe.totals() if self.pe is not None else {}
 
-    def to_json(self) -> dict:
-        """The JSON document: scenario, settings, per-line inputs and results, totals, breakdowns."""
-        from tradepact.results import records
-
+    def to_dict(self) -> dict:
+        """The JSON document: ``kind``, scenario, settings, per-line inputs and results, totals, breakdowns."""
         scn = self.scenario
         lines = self.to_frame()
         out = {
+            "kind": self.kind,
             "scenario": scn.name,
             "description": scn.description,
             "file": scn.file,
@@ -570,7 +575,8 @@ class ScenarioResult:
         return (f"{self.name}, {year}: imports of the affected lines {rng('total_import_change')}, consumer surplus "
                 f"{rng('consumer_surplus_change')}, tariff revenue {rng('tariff_revenue_change')} (USD m a year at "
                 f"{self.scenario.baseline.year} values; range = low/high import-demand elasticity; "
-                f"{len(self.pe.lines)} flow-years, {len(self.skipped)} skipped)")
+                f"{len(self.pe.lines)} flow-years simulated" + (f", {len(self.skipped)} more skipped for lack of a "
+                                                               "tariff rate" if len(self.skipped) else "") + ")")
 
 
 def _match(frame: pd.DataFrame, ch) -> np.ndarray:
@@ -642,8 +648,11 @@ def _apply_changes(scn: Scenario, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
             continue
         m = _match(frame, ch)
         if not m.any():
-            notes.append(f"changes[{i}] ({ch.kind} {ch.importer or '*'}<-{ch.exporter or '*'} HS "
-                         f"{','.join(ch.hs_list() or ['*'])}) matches no flow with trade in the data: no PE effect")
+            what = {"tariff": "tariff change", "quota": "quota"}.get(ch.kind, f"{ch.kind} change")
+            hs = ", ".join(ch.hs_list() or []) or "all products"
+            notes.append(f"The {what} on {ch.importer or 'all'} imports from {ch.exporter or 'all partners'} of HS "
+                         f"{hs} (change {i + 1} in the scenario) has no partial-equilibrium effect: there is no flow of "
+                         "those products between those countries in the data.")
             continue
         targets = ["after"] + (["before"] if ch.also_baseline else [])
         if ch.kind == "tariff":

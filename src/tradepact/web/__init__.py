@@ -2,7 +2,8 @@
 
 Modules: ``app`` (the app factory, middleware, pages), ``api`` (the JSON endpoints),
 ``models`` (their request/response schemas), ``services`` (thin calls into the engines),
-``runs`` (saved runs in SQLite), ``worker`` (the run pool), ``safety`` (client input checks).
+``runs`` (saved runs in SQLite), ``worker`` (the run pool), ``safety`` (client input checks),
+``auth`` (token, password, session cookie, CSRF), ``quota`` (per-client run limits).
 Start it with ``tradepact serve``.
 """
 

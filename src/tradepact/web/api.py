@@ -5,7 +5,7 @@ import datetime as dt
 import logging
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from tradepact import __version__
@@ -13,7 +13,32 @@ from tradepact.web import models, services
 from tradepact.web.auth import principal
 from tradepact.web.safety import MAX_SCENARIO_BYTES, InputError, decode_upload
 
-router = APIRouter(prefix="/api", tags=["api"], responses={
+#: old names of query parameters, for the error that points to the new one
+RENAMED = {"start": "from", "end": "to"}
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse a query parameter the endpoint does not take (422 naming it and the ones it takes),
+    so a typo is an error instead of a silently ignored option. ``token`` (the login link) is
+    always accepted."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed, todo = {"token"}, [dependant]
+    while todo:  # the endpoint's own query parameters and its dependencies'
+        d = todo.pop()
+        allowed.update(f.alias for f in d.query_params)
+        todo.extend(d.dependencies)
+    for key in request.query_params:
+        if key not in allowed:
+            hint = f" (it is called {RENAMED[key]!r}, as the command line's --{RENAMED[key]})" \
+                if RENAMED.get(key) in allowed else ""
+            takes = ", ".join(sorted(allowed - {"token"})) or "no query parameters"
+            raise InputError(("query", key), f"unknown parameter {key!r}{hint}; this endpoint takes {takes}")
+
+
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(known_query_only)], responses={
     503: {"description": "the engine behind this endpoint is not installed in this build"},
     413: {"description": "request body over the size limit"},
     401: {"description": "no valid credentials (Bearer token or session cookie)"},
@@ -22,6 +47,9 @@ log = logging.getLogger("tradepact.web")
 
 YEAR_MIN, YEAR_MAX = 1900, 2100
 Year = Annotated[Optional[int], Query(ge=YEAR_MIN, le=YEAR_MAX)]
+#: the first and last year, named as the command line names them (--from, --to)
+FromYear = Annotated[Optional[int], Query(alias="from", ge=YEAR_MIN, le=YEAR_MAX, description="first year (as --from)")]
+ToYear = Annotated[Optional[int], Query(alias="to", ge=YEAR_MIN, le=YEAR_MAX, description="last year (as --to)")]
 Code = Annotated[str, Query(min_length=2, max_length=3, pattern=r"^[A-Za-z]{2,3}$",
                             description="ISO3 country code (e.g. KOR, USA)")]
 HS = Annotated[str, Query(min_length=2, max_length=12, pattern=r"^\d{2}(\.?\d{2}){0,4}$",
@@ -44,7 +72,7 @@ def _country(value: str, field: str) -> str:
 
 def _years(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and start > end:
-        raise InputError(("query", "end"), f"end year {end} is before start year {start}")
+        raise InputError(("query", "to"), f"the last year (to={end}) is before the first (from={start})")
 
 
 def _store(request: Request):
@@ -73,7 +101,7 @@ def countries() -> list[dict[str, str]]:
 # ----------------------------------------------------------------------------- ledger
 @router.get("/ledger", response_model=models.LedgerResponse,
             summary="A pair's goods and services trade by year (USD millions, a's point of view)")
-def ledger(request: Request, a: Code, b: Code, start: Year = None, end: Year = None,
+def ledger(request: Request, a: Code, b: Code, start: FromYear = None, end: ToYear = None,
            since: Annotated[Optional[dt.date], Query(description="split before/after this date")] = None,
            ) -> dict[str, Any]:
     ca, cb = _country(a, "a"), _country(b, "b")
@@ -120,17 +148,27 @@ def agreement_lines(agreement_id: str,
 
 @router.get("/agreements/{agreement_id}/rates", response_model=models.RatePath,
             summary="Tariff path of one HS code by year (rates as fractions)")
-def agreement_rates(agreement_id: str, importer: Code, exporter: Code, hs: HS,
-                    start: Year = None, end: Year = None,
+def agreement_rates(agreement_id: str, importer: Code, hs: HS,
+                    exporter: Annotated[Optional[str], Query(min_length=2, max_length=3, pattern=r"^[A-Za-z]{2,3}$",
+                                                             description="ISO3; default: the other party of a "
+                                                             "two-party agreement (as the command line)")] = None,
+                    start: FromYear = None, end: ToYear = None,
                     as_of: Annotated[Optional[dt.date], Query(description="see the agreement as it stood on this date")] = None,
                     ) -> dict[str, Any]:
     ag = _agreement(agreement_id)
-    imp, exp = _country(importer, "importer"), _country(exporter, "exporter")
+    imp = _country(importer, "importer")
+    if exporter is None:
+        others = [p for p in ag.parties if p != imp]
+        if len(ag.parties) != 2 or len(others) != 1:
+            raise InputError(("query", "exporter"), f"exporter is required ({imp} is not one of two parties "
+                             f"{', '.join(ag.parties)})")
+        exporter = others[0]
+    exp = _country(exporter, "exporter")
     start = start if start is not None else 2010
     end = end if end is not None else max(start, 2035)
     _years(start, end)
     if end - start > 100:
-        raise InputError(("query", "end"), "at most 100 years at a time")
+        raise InputError(("query", "to"), "at most 100 years at a time")
     out = services.rate_path(ag, imp, exp, hs.replace(".", ""), start, end, as_of=as_of)
     return {"agreement": agreement_id, "importer": imp, "exporter": exp, "hs": hs.replace(".", ""),
             "as_of": None if as_of is None else as_of.isoformat(), **out}

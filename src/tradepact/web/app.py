@@ -22,7 +22,7 @@ from tradepact import __version__
 from tradepact.errors import ConfigError, DataFormatError, StoreError, TradepactError
 from tradepact.web import services
 from tradepact.web.api import router as api_router
-from tradepact.web.auth import Auth, AuthMiddleware, logout_route
+from tradepact.web.auth import Auth, AuthMiddleware, document_security, logout_route
 from tradepact.web.quota import MAX_QUEUED, MAX_RUNNING, RunQuota, TooManyRuns
 from tradepact.web.runs import RunStore
 from tradepact.web.safety import InputError
@@ -105,6 +105,41 @@ def _plotly_js() -> bytes:
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "testserver")
 
 
+def _docs_routes(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` with their scripts and styles served from this server
+    (the files shipped by the ``fastapi-offline`` package) instead of a CDN, so the API docs work
+    offline and behind firewalls. Like every page they need a login."""
+    from importlib import resources
+
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+    assets = Path(str(resources.files("fastapi_offline") / "static"))
+    app.mount("/static/docs", StaticFiles(directory=assets), name="docs-assets")
+    title = f"{app.title} — API"
+
+    # the pages may load nothing from elsewhere (redoc's bundle would fetch its footer logo from a CDN)
+    same_origin = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:; font-src 'self' data:; "
+                   "style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; "
+                   "worker-src 'self' blob:; connect-src 'self'"}
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        page = get_swagger_ui_html(openapi_url=app.openapi_url, title=title,
+                                   swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/docs/swagger-ui.css",
+                                   swagger_favicon_url="/static/docs/favicon.png")
+        page.headers.update(same_origin)
+        return page
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        page = get_redoc_html(openapi_url=app.openapi_url, title=title,
+                              redoc_js_url="/static/docs/redoc.standalone.js",
+                              redoc_favicon_url="/static/docs/favicon.png", with_google_fonts=False)
+        page.headers.update(same_origin)
+        return page
+
+
 def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode: str = "process",
                run_time_limit: float | None = RUN_TIME_LIMIT, run_target=None,
                allowed_hosts: tuple[str, ...] | list[str] = LOOPBACK_HOSTS, auth: Auth | None = None,
@@ -136,7 +171,7 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
         quota.shutdown()
         manager.shutdown(wait=True)
 
-    app = FastAPI(title="tradepact dashboard", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="tradepact dashboard", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Trade ledger, agreements and scenario runs. Money in USD millions, "
                               "tariffs as fractions, countries as ISO3 codes.")
     app.state.store_dir = store_dir
@@ -182,12 +217,14 @@ def create_app(store: str | os.PathLike | None = None, *, workers: int = 2, mode
 
     app.include_router(api_router)
     logout_route(app)
+    document_security(app)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> Response:
         return Response(_plotly_js(), media_type="application/javascript",
                         headers={"Cache-Control": "public, max-age=86400"})
 
+    _docs_routes(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
 

@@ -365,6 +365,7 @@ class AuthMiddleware:
 
         response = None
         who: Principal | None = None
+        stale = False
         header = request.headers.get("authorization")
         cookie_name = _cookie_name(scope)
         if header is not None:
@@ -373,18 +374,19 @@ class AuthMiddleware:
                 who = Principal(self.auth.token_id, self.auth.token_id)
             else:
                 response = self._denied(request, "the Authorization header does not carry a valid Bearer token")
+        elif "token" in request.query_params and method in ("GET", "HEAD"):
+            # the link wins over a cookie: a fresh session, and the token leaves the address bar
+            response = self._token_link(request, cookie_name)
         else:
             cookie = request.cookies.get(cookie_name)
             if cookie:
                 who = self.auth.session(cookie)
-            if who is None and "token" in request.query_params and method in ("GET", "HEAD"):
-                response = self._token_link(request, cookie_name)
+                stale = who is None
         if who is None:
             response = response or self._denied(request, "authentication required: open the URL printed by "
                                                          "`tradepact serve` (?token=...), log in, or send "
                                                          "'Authorization: Bearer <token>'")
-            if request.cookies.get(cookie_name) and response.status_code == 401:
-                # a stale session (e.g. the server restarted): drop the cookie
+            if stale:  # a session the server no longer knows (e.g. it restarted): drop the cookie
                 response.delete_cookie(cookie_name, path="/", httponly=True, samesite="strict")
             return await response(scope, receive, send)
         if who.via_cookie and method not in SAFE_METHODS and not same_origin(request):
@@ -481,3 +483,27 @@ def logout_route(app) -> None:
         response = RedirectResponse("/", status_code=303)
         response.delete_cookie(name, path="/", httponly=True, samesite="strict")
         return response
+
+
+def document_security(app) -> None:
+    """Declare the Bearer token in the OpenAPI document (every operation but the health check),
+    so API clients and the /docs page know how to authenticate."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        if app.state.auth.enabled:
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+                "type": "http", "scheme": "bearer",
+                "description": "the token `tradepact serve` printed (or TRADEPACT_TOKEN); browsers use the session "
+                               "cookie set by the ?token= link or the login form"}
+            for path, item in schema.get("paths", {}).items():
+                for method, op in item.items():
+                    if isinstance(op, dict) and (method.upper(), path) not in PUBLIC:
+                        op["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi

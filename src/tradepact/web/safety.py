@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from tradepact.errors import TradepactError
+
 #: Largest scenario accepted, as text or upload (bytes of UTF-8).
 MAX_SCENARIO_BYTES = 256 * 1024
 
@@ -18,8 +20,8 @@ MAX_SCENARIO_BYTES = 256 * 1024
 PATH_KEYS = re.compile(r"^(data|file|files|path|paths|dir|directory|store|[a-z_]*_(path|file|dir))$", re.I)
 
 
-class InputError(Exception):
-    """Bad client input: ``loc`` names the field (e.g. ``("body", "scenario_text")``)."""
+class InputError(TradepactError):
+    """Bad client input: ``loc`` names the field (e.g. ``("body", "scenario_text")``); answered with 422."""
 
     def __init__(self, loc: tuple[str, ...], message: str):
         super().__init__(message)
@@ -53,7 +55,9 @@ def parse_scenario_yaml(text: str, loc: tuple[str, ...]) -> dict[str, Any]:
     try:
         doc = yaml.load(text, Loader=_NoAliasSafeLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise InputError(loc, f"not valid YAML: {' '.join(str(exc).split())}") from None
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise InputError(loc, f"not valid YAML{at}: {' '.join(str(getattr(exc, 'problem', None) or exc).split())}") from None
     except RecursionError:
         raise InputError(loc, "YAML nested too deeply") from None
     if not isinstance(doc, dict):

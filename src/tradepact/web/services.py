@@ -222,7 +222,7 @@ def run_scenario_text(text: str, progress=None) -> tuple[dict[str, Any], str]:
     result = run_scenario(scenario, **kwargs)
     if progress:
         progress(0.9, "saving results")
-    payload = json_safe(result.to_json())
+    payload = json_safe(result.to_dict())
     summary = result.summary()
     return payload, " ".join(str(summary).split())[:500]
 

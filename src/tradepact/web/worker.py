@@ -14,7 +14,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from pathlib import Path
 from typing import Callable
 
-from tradepact.errors import TradepactError
+from tradepact.errors import TradepactError, check_choice
 from tradepact.web.runs import RunStore
 
 
@@ -77,8 +77,7 @@ class RunManager:
 
     def __init__(self, runs: RunStore, workers: int = 2, mode: str = "process",
                  target: Callable[[str, str, str], str] = execute_run):
-        if mode not in ("process", "thread"):
-            raise ValueError(f"mode must be 'process' or 'thread', got {mode!r}")
+        check_choice("mode", mode, ("process", "thread"))
         self.runs = runs
         self.workers = max(1, int(workers))
         self.mode = mode

@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 
 from tradepact import countries
-from tradepact.errors import ConfigError, DataFormatError
+from tradepact.errors import ConfigError, DataFormatError, check_choice
 from tradepact.ledger.sources._base import CsvLayout, Output, Prepared, require_columns, sql_str
 
 NAME = "baci"
@@ -99,8 +99,7 @@ def write_synthetic(path: Path, rows: int, year: int = 2015, seed: int = 0, orde
     """
     import duckdb
 
-    if order not in ("baci", "product"):
-        raise ValueError(f"order must be 'baci' or 'product', not {order!r}")
+    check_choice("order", order, ("baci", "product"))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     num = sorted((n, c) for n, c in countries.numeric_to_iso3().items() if 0 < n < 900)[:220]

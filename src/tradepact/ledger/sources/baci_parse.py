@@ -36,6 +36,8 @@ import os
 
 import numpy as np
 
+from tradepact.errors import ConfigError
+
 #: ``TRADEPACT_BACI_KERNELS``: ``c`` or ``numba`` to force one implementation (tests, benchmarks).
 KERNELS_ENV = "TRADEPACT_BACI_KERNELS"
 
@@ -50,7 +52,7 @@ def kernels(allow_numba: bool = True):
     """
     which = os.environ.get(KERNELS_ENV) or None
     if which not in (None, "c", "numba"):
-        raise ValueError(f"{KERNELS_ENV} must be 'c' or 'numba', not {which!r}")
+        raise ConfigError(f"environment variable {KERNELS_ENV} must be 'c' or 'numba', not {which!r}")
     if which != "numba":
         try:
             from tradepact.ledger.sources import _baci_kernels

@@ -10,10 +10,11 @@ from tradepact.report.document import Chart, Note, Section, TableBlock
 def korus_section() -> Section:
     """Balances 2006–2024 from built-in Census/BEA facts, entry into force marked."""
     from tradepact.data import korus
-    from tradepact.ledger.balances import before_after, bilateral, distinct_sources, vintages
+    from tradepact.ledger.balances import before_after, builtin_bilateral, distinct_sources, vintages
 
     facts = korus()
-    frame = bilateral("USA", "KOR")
+    # the built-in official figures this section describes — not whatever a ledger store holds for the pair
+    frame = builtin_bilateral("USA", "KOR")
     eif = facts.entry_into_force
     amend = facts.events[facts.events["event"].str.contains("amendments enter into force", case=False)]
     events = [(eif, "KORUS in force")]

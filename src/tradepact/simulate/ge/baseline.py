@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from tradepact.errors import ConfigError, DataFormatError, NotConvergedError
+from tradepact.errors import ConfigError, DataFormatError, NotConvergedError, check_choice
 
 DOMESTIC_APPROX_NOTE = ("domestic flows approximated as output − exports (only international flows "
                         "and output were known); results for flagged countries rest on that approximation")
@@ -94,8 +94,7 @@ class Baseline:
         object.__setattr__(self, "flows", flows)
         object.__setattr__(self, "tariffs", tar)
         object.__setattr__(self, "theta", _as_theta(self.theta, s))
-        if self.kind not in ("observed", "fitted"):
-            raise ConfigError(f"baseline kind must be 'observed' or 'fitted', got {self.kind!r}")
+        check_choice("kind", self.kind, ("observed", "fitted"))
         dom = np.zeros(n, bool) if self.domestic_approximated is None else np.asarray(self.domestic_approximated, bool)
         object.__setattr__(self, "domestic_approximated", dom)
         e = self.expenditure

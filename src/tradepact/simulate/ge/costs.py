@@ -2,7 +2,7 @@
 
 ``ln T_ij = Σ_k β_k z_ijk`` (the trade-cost term of structural gravity, T = t^{-θ}).
 A variable named ``ln_X`` that is not itself a column is computed as ``log(X)`` from
-column ``X`` (so ``--costs "ln_DIST=-0.79"`` works on data with ``DIST``); a column that
+column ``X`` (so a coefficient for ``ln_DIST`` works on data with ``DIST``); a column that
 already holds the log (``ln_DIST``, ``lndist``) is used as it is.
 
 Counterfactuals set variables to new values (``{"INTL_BRDR": 0}``) on every pair or only
@@ -16,43 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tradepact.errors import ConfigError, DataFormatError
+from tradepact.errors import ConfigError, DataFormatError, ParameterError
 from tradepact.simulate.ge.baseline import codes
-
-
-def parse_assignments(text: str | None, what: str) -> dict[str, float]:
-    """``"a=1,b=-2.5"`` → ``{"a": 1.0, "b": -2.5}`` (ConfigError on bad syntax)."""
-    out: dict[str, float] = {}
-    if not text:
-        return out
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if "=" not in part:
-            raise ConfigError(f"{what}: expected NAME=VALUE, got {part!r}")
-        k, v = part.split("=", 1)
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            raise ConfigError(f"{what}: value of {k.strip()!r} must be a number, got {v!r}") from None
-    return out
-
-
-def parse_pairs(text: str | None) -> list[tuple[str, str]] | None:
-    """``"CAN>USA,USA>CAN"`` → ``[("CAN", "USA"), ("USA", "CAN")]``."""
-    if not text:
-        return None
-    pairs = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if ">" not in part:
-            raise ConfigError(f"--pairs: expected EXPORTER>IMPORTER, got {part!r}")
-        a, b = (s.strip().upper() for s in part.split(">", 1))
-        pairs.append((a, b))
-    return pairs
 
 
 def variable(frame: pd.DataFrame, name: str, file=None) -> np.ndarray:
@@ -109,12 +74,12 @@ def build_costs(frame: pd.DataFrame, coefficients: dict[str, float], countries, 
     set_values = set_values or {}
     unknown = [k for k in set_values if k not in coefficients]
     if unknown:
-        raise ConfigError(f"--set names variables without a coefficient: {unknown}; "
-                          f"coefficients given for {sorted(coefficients)}")
+        raise ParameterError("set_values", f"names variables without a coefficient: {unknown}; "
+                                           f"coefficients given for {sorted(coefficients)}")
     if pairs is not None:
         bad = [p for p in pairs if p[0] not in ci or p[1] not in ci]
         if bad:
-            raise ConfigError(f"--pairs names unknown countries: {bad}")
+            raise ParameterError("pairs", f"names unknown countries (not in the data): {bad}")
         mask = np.zeros((n, n), bool)
         mask[[ci[a] for a, _ in pairs], [ci[b] for _, b in pairs]] = True
         sel = mask[ii, jj]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tradepact.errors import ConfigError, DataFormatError
+from tradepact.errors import ConfigError, DataFormatError, check_choice
 from tradepact.simulate.ge.baseline import Baseline
 
 
@@ -143,7 +143,7 @@ class Economy:
         if deficits == "multiplicative":
             py = self.phi * y1
             return py * (y1.sum() / py.sum())
-        raise ConfigError(f"deficits must be 'multiplicative' or 'additive', got {deficits!r}")
+        check_choice("deficits", deficits, ("multiplicative", "additive"))
 
     def evaluate(self, w: np.ndarray, deficits: str, fixed_expenditure: bool = False):
         """Full state at ``w``: dict with pi1, phat (S,N), E1, R1, Y1, demand, Z (relative excess)."""

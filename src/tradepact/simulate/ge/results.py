@@ -33,6 +33,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from tradepact.errors import ParameterError
+from tradepact.results import Result, records
 from tradepact.simulate.ge.baseline import Baseline
 
 
@@ -68,14 +70,16 @@ def _pct(new, old):
         return np.where(old != 0, (np.asarray(new) / old - 1.0) * 100.0, np.nan)
 
 
-@dataclass
-class GEResult:
+@dataclass(repr=False)
+class GEResult(Result):
     """Outcome of :func:`tradepact.simulate.ge.solve`.
 
     Arrays: ``flows_base``/``flows_new`` ``(S, N, N)`` pre-tariff values; ``factory_price``
     ŵ, ``price_index`` P̂ (N,), ``sector_price_index`` (S, N); ``output``/``expenditure``/
-    ``tariff_revenue`` pairs of (base, new) arrays.
+    ``tariff_revenue`` pairs of (base, new) arrays. :meth:`to_frame` is the per-country table.
     """
+
+    kind = "ge"
 
     baseline: Baseline
     closure: str
@@ -194,7 +198,7 @@ class GEResult:
         i, j = b.index(exporter), b.index(importer)
         unknown = [s for s in touched if s not in b.sectors]
         if unknown:
-            raise ValueError(f"unknown sector(s) {unknown}; sectors: {', '.join(b.sectors)}")
+            raise ParameterError("touched", f"unknown sector(s) {unknown}; sectors: {', '.join(b.sectors)}")
         mask = np.array([s in touched for s in b.sectors])
         x0, x1 = self.flows_base[:, i, j], self.flows_new[:, i, j]
         w = np.abs(np.log(self.factory_price)).max()
@@ -221,28 +225,17 @@ class GEResult:
         lines.append(show[cols].to_string(index=False, float_format=lambda v: f"{v:,.4f}"))
         return "\n".join(lines)
 
-    def __repr__(self) -> str:  # pragma: no cover - convenience
-        return self.summary()
-
-    def _repr_html_(self) -> str:  # pragma: no cover - notebook rendering
-        return f"<pre>{self.summary()}</pre>" + self.to_frame().to_html(index=False, float_format="{:,.4f}".format)
-
     def to_dict(self) -> dict:
-        from tradepact.results import records
-
-        return {"closure": self.closure, "deficits": self.deficits, "fixed_by_closure": self.fixed_outcomes(),
-                "reference": self.reference,
+        """``kind``, closure, deficits, what the closure holds fixed, reference, baseline kind, label,
+        solver report, notes, and the per-country (``countries``) and per-pair (``pairs``) tables as records."""
+        return {"kind": self.kind, "closure": self.closure, "deficits": self.deficits,
+                "fixed_by_closure": self.fixed_outcomes(), "reference": self.reference,
                 "baseline": self.baseline.kind, "label": self.label, "solver": self.report.to_dict(),
                 "notes": list(self.baseline.notes),
                 "countries": records(self.to_frame()), "pairs": records(self.pairs())}
 
-    def to_json(self, **kw) -> str:
-        from tradepact.results import dumps
-
-        return dumps(self.to_dict())
-
     def gegravity_frame(self) -> pd.DataFrame:
         """Country results under gegravity 0.3's column labels (closure='gegravity' only)."""
         if self.closure != "gegravity":
-            raise ValueError("gegravity_frame() is only defined for closure='gegravity'")
+            raise ParameterError("closure", "gegravity_frame() is only defined for closure='gegravity'")
         return self.extra["gegravity"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tradepact.errors import ConfigError, NotConvergedError
+from tradepact.errors import ConfigError, NotConvergedError, ParameterError, check_choice
 from tradepact.simulate.ge.equilibrium import Economy, Shock
 from tradepact.simulate.ge.results import GEResult, SolverReport
 
@@ -97,12 +97,10 @@ def solve(baseline, shock=None, *, closure: str = "full", deficits: str = "multi
     ``reference``: report nominal values relative to this country's price index (P̂_ref = 1),
     as the book (DEU) and gegravity do; default: world factory-gate income held fixed.
     """
-    if closure not in CLOSURES:
-        raise ConfigError(f"closure must be one of {', '.join(CLOSURES)}; got {closure!r}")
-    if deficits not in ("multiplicative", "additive"):
-        raise ConfigError(f"deficits must be 'multiplicative' or 'additive'; got {deficits!r}")
+    check_choice("closure", closure, CLOSURES)
+    check_choice("deficits", deficits, ("multiplicative", "additive"))
     if not (tol > 0):
-        raise ConfigError(f"tol must be > 0, got {tol}")
+        raise ParameterError("tol", f"must be > 0, got {tol}")
     shock = shock if shock is not None else Shock.none()
     econ = Economy(baseline, shock)
     ref = baseline.index(reference) if reference is not None else None

@@ -23,21 +23,33 @@ import numpy as np
 import pandas as pd
 
 from tradepact.errors import ConfigError, NotConvergedError
+from tradepact.results import Result, records
 
 
-@dataclass
-class MonteCarloResult:
-    draws: pd.DataFrame  # draw, country, outputs...
-    bands: pd.DataFrame  # country, <col>_lo, <col>_median, <col>_hi
+@dataclass(repr=False)
+class MonteCarloResult(Result):
+    """Monte Carlo draws (``draws``: one row per draw and country) and per-country quantile bands
+    (``bands``: ``country, <output>_lo, <output>_median, <output>_hi``); :meth:`to_frame` is the bands."""
+
+    kind = "monte_carlo"
+
+    draws: pd.DataFrame
+    bands: pd.DataFrame
     failed: int
     n_draws: int
     quantiles: tuple[float, float]
     errors: list[str] = field(default_factory=list)  # "draws a-b: ErrorType: message" per failed chunk
 
-    def to_dict(self) -> dict:
-        from tradepact.results import records
+    def to_frame(self) -> pd.DataFrame:
+        return self.bands.copy()
 
-        return {"draws": self.n_draws, "failed": self.failed, "quantiles": list(self.quantiles),
+    def summary(self) -> str:
+        lo, hi = self.quantiles
+        return (f"Monte Carlo: {self.n_draws - self.failed} of {self.n_draws} draws converged; "
+                f"bands are the {lo:g} and {hi:g} quantiles over {len(self.bands)} countries")
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "draws": self.n_draws, "failed": self.failed, "quantiles": list(self.quantiles),
                 "bands": records(self.bands), "errors": list(self.errors)}
 
 

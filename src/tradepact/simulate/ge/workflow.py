@@ -14,23 +14,60 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from tradepact.errors import ConfigError, DataFormatError
+from tradepact.errors import ConfigError, DataFormatError, ParameterError, check_choice
+from tradepact.results import Result, json_safe
 from tradepact.simulate.ge.baseline import Baseline, codes
 from tradepact.simulate.ge.costs import build_costs, country_values
 from tradepact.simulate.ge.equilibrium import Shock
 from tradepact.simulate.ge.results import GEResult
 from tradepact.simulate.ge.solver import solve
+from tradepact.simulate.ge.uncertainty import MonteCarloResult
 
 
-@dataclass
-class Counterfactual:
-    """The pair of solves the CLI reports: MR-only (conditional) and the requested closure."""
+@dataclass(repr=False)
+class Counterfactual(Result):
+    """The pair of solves ``tradepact ge`` reports: MR-only (conditional) and the requested closure,
+    with Monte Carlo bands when drawn. :meth:`to_frame`: one row per country, the columns of
+    :func:`country_summary` (percent changes; ``balance_change`` in the data's units) and, with
+    ``bands``, ``<column>_lo/_median/_hi``."""
+
+    kind = "ge_counterfactual"
 
     conditional: GEResult
     main: GEResult
+    bands: MonteCarloResult | None = None
 
     def country_summary(self) -> dict[str, dict[str, float]]:
         return country_summary(self.conditional, self.main)
+
+    def to_frame(self) -> pd.DataFrame:
+        table = pd.DataFrame([{"country": k, **v} for k, v in self.country_summary().items()])
+        if self.bands is not None:
+            table = table.merge(self.bands.bands, on="country", how="left")
+        return table
+
+    def summary(self) -> str:
+        rep = self.main.report
+        head = (f"GE counterfactual ({self.main.label or 'no label'}): closure={self.main.closure}, "
+                f"baseline={self.main.baseline.kind}, deficits={self.main.deficits}; solver {rep.iterations} "
+                f"iterations, max relative excess demand {rep.residual:.1e}")
+        show = self.to_frame()
+        return head + "\n" + show.to_string(index=False, float_format=lambda v: f"{v:,.4f}")
+
+    def to_dict(self) -> dict:
+        """``kind``, the main solve's closure, baseline, deficits, reference and solver report, and
+        ``countries``: ``{ISO3: {column: value, ..., "bands": {...} when drawn}}``."""
+        countries = self.country_summary()
+        if self.bands is not None:
+            b = self.bands.bands.set_index("country")
+            for k in countries:
+                countries[k] = {**countries[k], "bands": {c: float(b.at[k, c]) for c in b.columns}}
+        main = self.main
+        return json_safe({"kind": self.kind, "closure": main.closure, "baseline": main.baseline.kind,
+                          "deficits": main.deficits, "reference": main.reference, "solver": main.report.to_dict(),
+                          "notes": list(main.baseline.notes), "countries": countries,
+                          "draws": None if self.bands is None else
+                          {k: v for k, v in self.bands.to_dict().items() if k not in ("kind", "bands")}})
 
 
 def country_summary(conditional: GEResult, main: GEResult) -> dict[str, dict[str, float]]:
@@ -64,7 +101,7 @@ def prepare(frame: pd.DataFrame, *, exporter="exporter", importer="importer", tr
                                   got=sorted(map(str, frame.columns))[:15])
     if year is not None:
         if "year" not in frame.columns:
-            raise DataFormatError(file=file, field="year", expected="a 'year' column for --year", got=None)
+            raise DataFormatError(file=file, field="year", expected="a 'year' column (to keep one year)", got=None)
         frame = frame[pd.to_numeric(frame["year"], errors="coerce") == int(year)]
         if frame.empty:
             raise ConfigError(f"no rows for year {year} in {file or 'the data'}")
@@ -83,13 +120,14 @@ def counterfactual_from_frame(frame: pd.DataFrame, *, theta: float, costs: dict[
                               tol: float = 1e-10) -> Counterfactual:
     """Run the workflow; see the module docstring. ``theta`` = σ − 1."""
     if theta is None or not np.isfinite(theta) or theta <= 0:
-        raise ConfigError(f"--theta must be > 0 (θ = σ − 1), got {theta}")
+        raise ParameterError("theta", f"must be > 0 (θ = σ − 1), got {theta}")
     if not costs and base_log_costs is None:
-        raise ConfigError("give cost coefficients (--costs NAME=VALUE,...) or an estimate (--from-estimate)")
+        raise ParameterError("costs", "give cost coefficients ({variable: coefficient}) or base_log_costs")
+    check_choice("baseline", baseline, ("fitted", "observed"))
     df = prepare(frame, exporter=exporter, importer=importer, trade=trade, year=year, file=file)
     countries = tuple(sorted(set(df[exporter]) | set(df[importer])))
     if reference is not None and reference.upper() not in countries:
-        raise ConfigError(f"--reference {reference!r} is not a country in the data")
+        raise ParameterError("reference", f"{reference!r} is not a country in the data")
     reference = reference.upper() if reference else None
     spec = build_costs(df, costs, countries, exporter=exporter, importer=importer, set_values=set_values,
                        pairs=pairs, base_log_costs=base_log_costs, file=file)
@@ -100,11 +138,9 @@ def counterfactual_from_frame(frame: pd.DataFrame, *, theta: float, costs: dict[
         base = Baseline.fitted(spec.log_costs_base, countries, theta, output=y, expenditure=e, source=str(file or ""))
     elif baseline == "observed":
         if output or expenditure:
-            raise ConfigError("--output/--expenditure apply to --baseline fitted; an observed baseline takes "
-                              "output and expenditure from its flows")
+            raise ParameterError("output", "output and expenditure columns apply to baseline='fitted'; an "
+                                           "observed baseline takes output and expenditure from its flows")
         base = obs
-    else:
-        raise ConfigError(f"--baseline must be 'fitted' or 'observed', got {baseline!r}")
     shock = Shock.from_costs(spec.change, label="cost variables set: " + ", ".join(
         f"{k}={v:g}" for k, v in (set_values or {}).items()))
     cond = solve(base, shock, closure="conditional", reference=reference, deficits=deficits, tol=tol)
@@ -145,7 +181,8 @@ def monte_carlo_from_frame(frame: pd.DataFrame, *, costs: dict[str, float], std_
         names = [k for k in costs if k in std_errors]
         cov = np.diag([std_errors[k] ** 2 for k in names]) if names else np.zeros((0, 0))
     if not names and not theta_se:
-        raise ConfigError("--draws needs standard errors or a covariance (an estimate file with std_error or vcov)")
+        raise ParameterError("std_errors", "Monte Carlo draws need standard errors or a covariance (vcov) of "
+                                           "the coefficients")
     mean = [costs[k] for k in names]
     theta_index = None
     if theta_se:

@@ -27,6 +27,8 @@ async function api(url, body) {
     else { opts.body = JSON.stringify(body); opts.headers['Content-Type'] = 'application/json'; }
   }
   const res = await fetch(url, opts);
+  // The session ended (logged out elsewhere, or the server restarted): reloading shows the login form.
+  if (res.status === 401) { window.location.reload(); }
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }
   if (!res.ok) throw new ApiError(res.status, data);
