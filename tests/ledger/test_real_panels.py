@@ -88,7 +88,7 @@ def test_wb_dta_bad_code_names_file_row_field(tmp_path):
         st.import_files("wb-dta", [f])
     msg = str(e.value)
     assert "bad.csv" in msg and "row 2" in msg and "'exp'" in msg and "XQZ" in msg
-    assert st.summary().empty  # nothing half-imported
+    assert st.manifest()["batches"] == []  # nothing half-imported
 
 
 def test_generic_panel_with_column_map(tmp_path):
