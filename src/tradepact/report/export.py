@@ -93,16 +93,29 @@ def export_charts(report: Any, out_dir: str | Path, formats: Sequence[str] = ("p
 
 
 def _kaleido(figures: Sequence[Any], paths: Sequence[Path], width: int, height: int) -> None:
+    """Render through kaleido v1, asking it for each figure's error (plotly's ``write_images``
+    discards them, so a render that timed out on a loaded machine left only a missing file);
+    figures that failed are rendered once more, then their first error is raised."""
+    import kaleido
     import plotly.io as pio
 
     browser = find_browser()
     if browser is None:
         raise ExportError("no Chrome/Chromium found (BROWSER_PATH or PATH)")
     os.environ.setdefault("BROWSER_PATH", browser)
-    pio.write_images(fig=list(figures), file=[str(p) for p in paths], width=width, height=height)
-    missing = [str(p) for p in paths if not Path(p).is_file() or Path(p).stat().st_size == 0]
-    if missing:
-        raise ExportError(f"kaleido wrote no file for {missing[0]}")
+    kopts = {k: getattr(pio.defaults, k) for k in ("plotlyjs", "mathjax") if getattr(pio.defaults, k, None)}
+    specs = [{"fig": fig.to_plotly_json() if hasattr(fig, "to_plotly_json") else fig, "path": Path(path),
+              "opts": {"format": Path(path).suffix.lstrip(".").lower(), "width": width, "height": height,
+                       "scale": 1}, "topojson": getattr(pio.defaults, "topojson", None)}
+             for fig, path in zip(figures, paths)]
+    errors: tuple = ()
+    for _attempt in range(2):
+        errors = tuple(kaleido.write_fig_from_object_sync(specs, kopts=kopts, cancel_on_error=False) or ())
+        specs = [s for s in specs if not s["path"].is_file() or s["path"].stat().st_size == 0]
+        if not specs:
+            return
+    detail = f": {type(errors[0]).__name__}: {errors[0]}" if errors else ""
+    raise ExportError(f"kaleido wrote no file for {specs[0]['path']}{detail}")
 
 
 # ----------------------------------------------------------------------------- matplotlib
