@@ -44,7 +44,7 @@ from tradepact.gravity import separation as sep
 from tradepact.gravity._demean import Demeaner, factorize
 from tradepact.gravity.factors import factor_codes
 from tradepact.gravity.covariance import VcovSpec, compute_vcov, parse_vcov
-from tradepact.gravity.formula import Formula, parse_formula
+from tradepact.gravity.formula import Formula, numeric_column, parse_formula
 
 _DEFAULT = object()
 #: problems with at most this many design cells (rows × (regressors + FE levels)) also get the
@@ -76,17 +76,6 @@ class Design:
     #: seconds spent building this design: ``{"design": total, "separation": all-zero groups,
     #: singletons and the rectifier}`` (the benchmark prints their shares)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def _numeric(s: pd.Series, name: str) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(s):
-        return s.to_numpy(dtype=np.float64)
-    if not pd.api.types.is_numeric_dtype(s):
-        bad = pd.to_numeric(s, errors="coerce").isna() & s.notna()
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1 if bad.any() else None
-        raise DataFormatError(row=row, field=name, expected="numbers",
-                              got=None if row is None else s.iloc[row - 1])
-    return s.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _fe_codes(data: pd.DataFrame, term: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -227,7 +216,7 @@ def _vector(data, v, name) -> np.ndarray:
         if v not in data.columns:
             raise DataFormatError(field=v, expected=f"a column of the data ({name})", got="missing column",
                                   message=f"column {v!r} not found")
-        return _numeric(data[v], v)
+        return numeric_column(data[v], v)
     arr = np.asarray(v, dtype=np.float64)
     if arr.shape != (len(data),):
         raise ConfigError(f"{name} must be a column name or an array of length {len(data)}, got shape {arr.shape}")

@@ -66,12 +66,12 @@ class Formula:
         not finite — e.g. ``log(0)``, counted in a warning)."""
         _require(data, _expr_names(self.depvar), f"dependent variable in {self.text!r}")
         if _NAME.match(self.depvar):
-            return _numeric(data[self.depvar], self.depvar)
+            return numeric_column(data[self.depvar], self.depvar)
         from formulaic import model_matrix
 
         cols = _expr_names(self.depvar)
         for c in cols:
-            _numeric(data[c], c)
+            numeric_column(data[c], c)
         mm = _evaluate(model_matrix, "0 + " + _quote(self.depvar, cols), data, self.text)
         if mm.shape[1] != 1:
             raise ConfigError(f"formula {self.text!r}: the left-hand side must be one variable, "
@@ -98,7 +98,7 @@ class Formula:
         factors = _factor_names(self.rhs)
         for c in rhs_cols:  # a text column is a factor only when asked for with C() or i()
             if c not in factors:
-                _numeric(data[c], c)
+                numeric_column(data[c], c)
         mm = _evaluate(model_matrix, "1 + " + _quote(self.rhs, rhs_cols), data, self.text)
         names = _fixest_names(mm, self.rhs)
         X = mm.drop(columns=["Intercept"], errors="ignore")
@@ -106,7 +106,7 @@ class Formula:
             X = X.to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
             bad = next(c for c in rhs_cols if not _is_numeric_like(data[c]))
-            _numeric(data[bad], bad)  # raises naming the first non-number
+            numeric_column(data[bad], bad)  # raises naming the first non-number
             raise
         missing = data[rhs_cols].isna().any(axis=1).to_numpy() if rhs_cols else np.zeros(n, bool)
         nonfinite = ~np.isfinite(X).all(axis=1) & ~missing
@@ -358,7 +358,8 @@ def _require(data: pd.DataFrame, names: list[str], what: str) -> None:
                                   got="missing column", message=f"column {p!r} not found")
 
 
-def _numeric(s: pd.Series, name: str) -> np.ndarray:
+def numeric_column(s: pd.Series, name: str) -> np.ndarray:
+    """Column ``name`` as float64 (booleans as 0/1, missing as NaN); text raises naming the first bad row."""
     if pd.api.types.is_bool_dtype(s):
         return s.to_numpy(dtype=np.float64)
     if not pd.api.types.is_numeric_dtype(s):
