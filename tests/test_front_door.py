@@ -11,7 +11,7 @@ import pytest
 
 import tradepact
 
-NAMES = ["ppml", "ols", "simulate_pe", "run_scenario", "solve_ge", "load_agreement", "LedgerStore"]
+NAMES = ["ppml", "ols", "simulate_pe", "run_scenario", "solve_ge", "expost", "load_agreement", "LedgerStore"]
 
 
 def test_import_tradepact_loads_no_engine():
@@ -52,3 +52,12 @@ def test_ppml_takes_formula_and_data_keywords():
     assert ols.kind == "gravity"
     with pytest.raises(tradepact.ConfigError, match="data: expected a pandas DataFrame"):
         tradepact.ppml(formula=fml, data=[1, 2])
+
+
+def test_expost_front_door_on_the_builtin_panel():
+    """tradepact.expost on the built-in panel gives the directional KORUS term pyfixest.fepois gives on the
+    same data (-0.18329, issue #14; tests/test_expost.py compares the engine to pyfixest at 1e-6)."""
+    res = tradepact.expost("KORUS", "USA")
+    terms = res.to_dict()["terms"]
+    assert terms["exports"]["estimate"] == pytest.approx(-0.18329, abs=5e-6)
+    assert terms["imports"]["estimate"] == pytest.approx(0.01619, abs=5e-6)

@@ -9,6 +9,7 @@ The front door (each name loads its engine on first use, so ``import tradepact``
     res = tp.ppml(formula="trade ~ rta | exp_year + imp_year + pair_id", data=df)   # GravityResults
     tp.run_scenario("auto-tariff-25").summary()                                     # ScenarioResult
     tp.solve_ge(baseline, shock)                                                    # GEResult
+    tp.expost("KORUS", "USA").summary()                                             # ExPostResult
     tp.simulate_pe(frame), tp.load_agreement("korus"), tp.LedgerStore.open()
 
 Every result has ``summary()``, ``to_frame()``, ``to_dict()`` and ``to_json()``.
@@ -19,7 +20,7 @@ from tradepact.errors import ConfigError, DataFormatError, NotConvergedError, Tr
 
 #: Front-door names and the module that defines each (loaded on first access).
 _FRONT_DOOR = {name: "tradepact.front_door" for name in
-               ("ppml", "ols", "simulate_pe", "run_scenario", "solve_ge", "load_agreement", "LedgerStore")}
+               ("ppml", "ols", "simulate_pe", "run_scenario", "solve_ge", "expost", "load_agreement", "LedgerStore")}
 
 __all__ = ["__version__", "TradepactError", "DataFormatError", "ConfigError", "NotConvergedError",
            *_FRONT_DOOR]

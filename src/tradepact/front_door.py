@@ -17,6 +17,8 @@ from tradepact.agreements.schema import Agreement
 from tradepact.errors import ParameterError
 from tradepact.gravity import ols as _ols
 from tradepact.gravity import ppml as _ppml
+from tradepact.gravity.expost import ExPostResult
+from tradepact.gravity.expost import expost as _expost
 from tradepact.gravity.results import GravityResults
 from tradepact.ledger.store import LedgerStore
 from tradepact.simulate.ge.baseline import Baseline
@@ -29,7 +31,7 @@ from tradepact.simulate.pe import simulate_pe as _simulate_pe
 from tradepact.simulate.scenario import Scenario, ScenarioResult
 from tradepact.simulate.scenario import run_scenario as _run_scenario
 
-__all__ = ["ppml", "ols", "simulate_pe", "run_scenario", "solve_ge", "load_agreement", "LedgerStore"]
+__all__ = ["ppml", "ols", "simulate_pe", "run_scenario", "solve_ge", "expost", "load_agreement", "LedgerStore"]
 
 
 def _formula_and_data(formula: Any, data: Any) -> tuple[str, pd.DataFrame]:
@@ -217,6 +219,53 @@ def solve_ge(baseline: Baseline, shock: Shock | None = None, *, closure: str = "
         The equilibrium was not reached within ``tol``.
     """
     return _solve(baseline, shock, closure=closure, deficits=deficits, reference=reference, tol=tol)
+
+
+def expost(agreement: int | str, country: str | None = None, *, panel: pd.DataFrame | None = None,
+           window: tuple[int, int] | None = None, placebos: int = 0, seed: int = 0,
+           rank_agreements: bool = False) -> ExPostResult:
+    """Did an agreement raise its members' trade? Ex-post structural gravity on a real panel.
+
+    PPML with exporter-year, importer-year and pair fixed effects, standard errors clustered by pair:
+    the country's exports to and imports from its partners under the agreement, every other
+    agreement in force, an event study with a pre-trend test, placebo pairs and window sensitivity.
+
+    Parameters
+    ----------
+    agreement : int or str
+        World Bank Deep Trade Agreements id (KORUS is 211) or a name that identifies one agreement.
+    country : str, optional
+        ISO3 code of a party whose trade is measured (default USA when a party, else the first party).
+    panel : pandas.DataFrame, optional
+        ``exporter, importer, year, value`` (USD millions, zeros kept) and ``agreement_id``; default the
+        built-in UN Comtrade x World Bank DTA panel (1964-2016, every four years).
+    window : (int, int), optional
+        First and last year (default 1988-2016, clipped to the panel).
+    placebos : int
+        Number of placebo pairs refitted for the permutation p-value (0 = none).
+    seed : int
+        Seed of the placebo draw.
+    rank_agreements : bool
+        Also rank every agreement of ``country`` by its own exports term.
+
+    Returns
+    -------
+    ExPostResult
+        ``terms`` (exports, imports, other_agreements: estimate, se, pct, ci95, usd_mn), event study,
+        placebo p-values and sensitivity; ``to_dict()`` is the JSON contract of ``tradepact expost``.
+
+    Raises
+    ------
+    ConfigError
+        An agreement not in the panel, a country not party to it, or a window without pre or post years.
+    """
+    names = None
+    if panel is None:
+        from tradepact.data import dta_agreements, dta_panel
+
+        panel, names = dta_panel(), dta_agreements()
+    return _expost(panel, agreement, country, window=window, placebos=placebos, seed=seed, names=names,
+                   rank_agreements=rank_agreements)
 
 
 def load_agreement(name_or_path: str | Path) -> Agreement:
