@@ -104,6 +104,11 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
                     (["itpd-e", "text.csv"], "text.csv"),
                     (["baci", "ragged.csv", "--store", "/proc/no/store"], "/proc/no/store")],
     "data list": [(["--store", "/proc/no/store"], "/proc/no/store")],
+    "expost": [(["nosuch-agreement"], "not in the panel"),
+               (["211", "--window", "1988-2008"], "no year with"),
+               (["211", "--window", "2016-1988"], "first year is after"),
+               (["211", "--country", "FRA"], "not party"),
+               (["211", "--data", "missing.csv"], "--data")],
 }
 
 

@@ -74,13 +74,12 @@ def readme_commands(text: str) -> list[list[str]]:
 
 def help_examples() -> dict[str, list[list[str]]]:
     """Each leaf command's ``--help`` epilog examples (lines starting with ``tradepact``)."""
-    import typer
+    from tradepact.cli.app import COMMANDS, load_command
 
-    from tradepact.cli.app import app
-
-    root = typer.main.get_command(app)
+    # every command module is loaded here: the root group lists unloaded commands by their help line
+    # only, so what this sees must not depend on which tests ran earlier in the same process
     leaves = {}
-    for name, cmd in root.commands.items():
+    for name, cmd in ((n, load_command(n)) for n in COMMANDS):
         for sub, c in (getattr(cmd, "commands", None) or {None: cmd}).items():
             leaves[" ".join(x for x in (name, sub) if x)] = c
     return {name: [shlex.split(ln.strip(), comments=True)[1:] for ln in (c.epilog or "").splitlines()
@@ -114,6 +113,12 @@ def workspace(tmp_path_factory, shared_data):
     my = d / "my.yaml"
     my.write_text((resources.files("tradepact.agreements") / "builtin" / "korus.yaml").read_text(encoding="utf-8"))
     subs["my.yaml"] = str(my)
+    subs["trade.parquet"] = str(shared_data / "wb_trade_agreements" / "trade.parquet")
+    subs["country.xlsx"] = str(shared_data / "census_country" / "country.xlsx")
+    wb = pd.read_parquet(shared_data / "wb_trade_agreements" / "trade.parquet")
+    wb[wb["imp"].isin(["USA", "KOR", "JPN"]) & wb["exp"].isin(["USA", "KOR", "JPN"])] \
+        [["exp", "imp", "time", "export"]].to_csv(d / "my.csv", index=False)
+    subs["my.csv"] = str(d / "my.csv")
     return d, subs
 
 
@@ -171,6 +176,8 @@ def test_every_readme_command_runs(workspace, capsys, monkeypatch):
     monkeypatch.setenv("TRADEPACT_STORE", str(d / "store"))
     failures = []
     cmds = readme_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    # imports first: other commands (e.g. ``expost 211 --data ledger``) read what they store
+    cmds.sort(key=lambda argv: argv[:2] != ["data", "import"])
     for n, argv in enumerate(cmds):
         if argv[0] == "serve":
             _serve(argv, d)

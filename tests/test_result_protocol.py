@@ -101,7 +101,15 @@ def _ledger_import(tmp_path):
     return LedgerStore.open(tmp_path / "store").import_files("services", [csv])
 
 
+def _expost():
+    from tradepact.data import dta_agreements, dta_panel
+    from tradepact.gravity.expost import expost
+
+    return expost(dta_panel(), 211, "USA", names=dta_agreements(), event_study=False, sensitivity=False)
+
+
 MAKERS = {
+    "ExPostResult": lambda tmp: _expost(),
     "GravityResults": lambda tmp: _gravity(),
     "GEResult": lambda tmp: _ge_pair()[1],
     "MonteCarloResult": lambda tmp: _monte_carlo(),

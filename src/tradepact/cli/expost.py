@@ -48,7 +48,7 @@ def load_panel(data: str, store: Path | None = None):
     return frame, None, str(path)
 
 
-@app.command("expost")
+@app.command("expost", epilog="Examples:\n\n  tradepact expost korus --country USA --window 1988-2016\n\n  tradepact expost --list")
 def expost_cmd(
     agreement: str = typer.Argument(None, metavar="AGREEMENT", help="Agreement id or name in the panel (e.g. 211, korus, NAFTA)."),
     country: Optional[str] = typer.Option(None, "--country", help="ISO3 party whose exports/imports are measured (default USA if a party)."),
