@@ -3,8 +3,8 @@ worker processes), then one atomic commit — the store equals a serial import's
 the whole import with its file and row, and the store is left as it was."""
 from __future__ import annotations
 
-import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,9 @@ import pandas as pd
 
 from tradepact.cli import main
 from tradepact.ledger.store import LedgerStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ledger"))
+from ledger_samples import tree_hash  # noqa: E402
 
 CODES = "country_code,country_name,country_iso2,country_iso3\n4,Afghanistan,AF,AFG\n124,Canada,CA,CAN\n" \
         "410,Rep. of Korea,KR,KOR\n842,USA,US,USA\n251,France,FR,FRA\n"
@@ -46,15 +49,6 @@ def _goods(store: Path) -> pd.DataFrame:
     return g.sort_values(["year", "exporter", "importer", "product"]).reset_index(drop=True)
 
 
-def _tree(folder: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        if p.is_file():
-            h.update(str(p.relative_to(folder)).encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()
-
-
 def test_years_parsed_in_parallel_equal_a_serial_import(dask_cluster, tmp_path, capsys):
     files = [str(p) for p in _baci_years(tmp_path / "in")]
     serial, par = tmp_path / "serial", tmp_path / "par"
@@ -77,7 +71,7 @@ def test_a_bad_year_stops_the_parallel_import_and_leaves_the_store(dask_cluster,
     store = tmp_path / "store"
     assert main(["data", "import", "baci", str(files[0]), "--store", str(store), "--scheduler", "serial"]) == 0
     capsys.readouterr()
-    before = _tree(store)
+    before = tree_hash(store)
     lines = files[2].read_text().splitlines()
     lines[5] = lines[5].rsplit(",", 2)[0] + ",12x.5,3"  # data row 5: v is not a number
     files[2].write_text("\n".join(lines) + "\n")
@@ -85,4 +79,4 @@ def test_a_bad_year_stops_the_parallel_import_and_leaves_the_store(dask_cluster,
                "--scheduler", dask_cluster.address])
     err = capsys.readouterr().err
     assert rc == 2 and files[2].name in err and "row 5" in err and "Traceback" not in err
-    assert _tree(store) == before
+    assert tree_hash(store) == before
