@@ -541,7 +541,10 @@ class ScenarioResult(Result):
             out["ge"] = {"year": self.ge["year"], "closure": g.closure, "deficits": g.deficits,
                          "fixed_by_closure": g.fixed_outcomes(), "sectors": list(g.baseline.sectors),
                          "notes": list(g.baseline.notes), "world": "tradepact built-in world8 2016",
-                         "shock": records(self.ge["shock"]), "countries": records(self.ge["result"].to_frame())}
+                         "theta": dict(self.ge.get("thetas") or {}), "countries_at": "central θ",
+                         "shock": records(self.ge["shock"]), "countries": records(self.ge["result"].to_frame()),
+                         "range": records(self.ge["range"]) if self.ge.get("range") is not None else []}
+        out["assumptions"] = self.assumptions()
         if self.draws is not None:
             q = self.draws.groupby("year")[["trade_creation", "trade_diversion", "tariff_revenue_change",
                                             "consumer_surplus_change"]].quantile([0.05, 0.5, 0.95])
@@ -571,8 +574,69 @@ class ScenarioResult(Result):
         t = self.by("total", ("year",)).set_index("year").loc[year]
         return {"central": {k: float(t[k]) for k in cols}}
 
+    def assumptions(self) -> list[dict[str, str]]:
+        """What the run assumed rather than measured, each with its value and source: elasticity proxies and
+        weighting, σ fallbacks, the GE product content and θ range, and what the GE closure fixes."""
+        out: list[dict[str, str]] = []
+        el = self.scenario.elasticities
+        lines = self.pe.lines if self.pe is not None else None
+        if lines is not None:  # the lines whose results the assumptions bear on
+            moved = (lines[["total_import_change", "tariff_revenue_change", "quota_rent_change"]].abs() > 1e-9).any(axis=1)
+            lines = lines[moved]
+        if lines is not None and len(lines) and "elasticity_source" in lines:
+            src = lines["elasticity_source"].astype(str)
+            prox = lines.loc[src.str.contains("proxy"), "importer"].unique()
+            why = el_data.proxies("hauk2012")
+            for imp in sorted(prox):
+                out.append({"assumption": f"import-demand η of {imp} imports",
+                            "value": "the US estimate of the same HS6 lines (Hauk 2012)",
+                            "source": why.get(imp, "no estimate for this importer in the sources")})
+            if "eta_weighting" in lines:
+                cnt = lines.drop_duplicates(["importer", "exporter", "hs"])["eta_weighting"].value_counts()
+                note = next((n.split(": ", 1)[1] for n in self.notes if n.startswith("Elasticity weighting:")), "")
+                out.append({"assumption": "aggregation of HS6 η to a product line",
+                            "value": "; ".join(f"{k}: {v} lines" for k, v in cnt.items()),
+                            "source": note or "scenario settings"})
+        if lines is not None and len(lines) and "sigma_source" in lines:
+            ss = lines.drop_duplicates(["importer", "exporter", "hs"])["sigma_source"].astype(str)
+            fell = int(ss.str.startswith("scenario value").sum())
+            out.append({"assumption": "elasticity of substitution between origins σ",
+                        "value": (f"{el.substitution_table} by product and importer" if el.substitution_table != "none"
+                                  else f"{el.substitution:g} for every line")
+                                 + (f"; {fell} lines without a table value take {el.substitution:g}" if fell and
+                                    el.substitution_table != "none" else ""),
+                        "source": (el_data.table_info(el.substitution_table)["source"]
+                                   if el.substitution_table != "none" else "scenario file")})
+        if self.ge is not None:
+            share = self.ge.get("share")
+            if share is not None:
+                out.append({"assumption": "GE: content of the changed products in trade cells the data do not "
+                                          "break down", "value": f"{share.value:.1%} ({share.derivation})",
+                            "source": share.source})
+            th = self.ge.get("thetas") or {}
+            if th:
+                out.append({"assumption": "GE: trade elasticity θ", "value": " / ".join(
+                    f"{k} {v:g}" for k, v in th.items()), "source": el_data.table_info("gravity")["source"]})
+            g = self.ge["result"]
+            out.append({"assumption": f"GE closure: {g.closure} endowment, {g.deficits} deficits",
+                        "value": "fixed by assumption: " + "; ".join(g.fixed_outcomes()),
+                        "source": "model closure (an assumption, not a finding)"})
+        return out
+
+    def ge_headline(self) -> dict[str, dict[str, float]]:
+        """GE change in the importer's imports from the partner (USD m) at low / central / high θ, summed over
+        the tariff pairs: ``{case: {theta, touched_change, untouched_change, total_change,
+        bilateral_balance_change}}``; empty without GE."""
+        if self.ge is None or self.ge.get("range") is None or self.ge["range"].empty:
+            return {}
+        r = self.ge["range"]
+        cols = ["touched_change", "untouched_change", "total_change", "bilateral_balance_change"]
+        agg = r.groupby("case", sort=False).agg({"theta": "first", **{c: "sum" for c in cols}})
+        return {c: {k: float(agg.at[c, k]) for k in ["theta"] + cols} for c in agg.index}
+
     def summary(self) -> str:
-        """One year's effects (the last simulated year) with the η range — never a sum over years."""
+        """One year's effects (the last simulated year) with the η range — never a sum over years — and, with
+        GE, the change in imports over the θ range."""
         h = self.headline()
         if not h:
             return f"{self.name}: no flows simulated"
@@ -585,11 +649,18 @@ class ScenarioResult(Result):
             lo, hi = sorted((h["low"][col], h["high"][col]))
             return f"{c[col]:+,.0f} (range {lo:+,.0f} to {hi:+,.0f})"
 
-        return (f"{self.name}, {year}: imports of the affected lines {rng('total_import_change')}, consumer surplus "
+        text = (f"{self.name}, {year}: imports of the affected lines {rng('total_import_change')}, consumer surplus "
                 f"{rng('consumer_surplus_change')}, tariff revenue {rng('tariff_revenue_change')} (USD m a year at "
                 f"{self.scenario.baseline.year} values; range = low/high import-demand elasticity; "
                 f"{len(self.pe.lines)} flow-years simulated" + (f", {len(self.skipped)} more skipped for lack of a "
                                                                "tariff rate" if len(self.skipped) else "") + ")")
+        g = self.ge_headline()
+        if g and "central" in g:
+            lo, hi = sorted((g["low"]["total_change"], g["high"]["total_change"]))
+            text += (f"; GE {self.ge['year']}: imports from the partner {g['central']['total_change']:+,.0f} at θ "
+                     f"{g['central']['theta']:g} (range {lo:+,.0f} to {hi:+,.0f} over θ {g['low']['theta']:g}–"
+                     f"{g['high']['theta']:g}), of which the changed products {g['central']['touched_change']:+,.0f}")
+        return text
 
 
 def _match(frame: pd.DataFrame, ch) -> np.ndarray:
@@ -859,10 +930,11 @@ def run_scenario(scenario: str | Path | dict | Scenario, *, progress=None) -> Sc
         draws = pd.concat(rows, ignore_index=True)
     ge = None
     if "ge" in scn.models:
-        from tradepact.simulate.bridge_ge import run_ge
+        from tradepact.simulate.bridge_ge import run_ge_range
 
-        ge_result, ge_shock = run_ge(scn, frame)
-        ge = {"year": max(scn.years), "result": ge_result, "shock": ge_shock}
+        g = run_ge_range(scn, frame)
+        ge = {"year": max(scn.years), "result": g["results"]["central"], "results": g["results"],
+              "thetas": g["thetas"], "shock": g["shock"], "range": g["range"], "share": g["share"]}
         if any(frame.get("quota_after", pd.Series(dtype=float)).notna()):
             notes.append("GE: quota changes are not passed to the GE model (tariff and trade-cost changes only)")
     return ScenarioResult(scenario=scn, pe=pe, skipped=skipped, notes=notes, draws=draws, ge=ge, pe_range=pe_range)
