@@ -380,13 +380,16 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     checked = False
     from tradepact.gravity import _demean as _dm
 
-    fused = _dm.HAVE_NUMBA
+    fused = dm.backend != "numpy"
+    kern = _dm.kernels(dm.backend) if fused else None
     empty = np.zeros(0)
     ww = np.empty(n)
+    zc = np.empty(n) if fused else None
     for it in range(1, maxiter + 1):
         if fused:
             ww = np.empty(n)
-            _dm.kernels().irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, z, ww)
+            kern.irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, zc, ww)
+            z[:] = zc  # the kernels write contiguous vectors; z is a column of M
         else:
             ww = mu if w is None else w * mu
             np.divide(y, mu, out=z)
@@ -415,7 +418,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         # new linear predictor: z - (zt - Xt β) (+ offset)
         if fused:
             eta_new, mu_new = np.empty(n), np.empty(n)
-            s1, s2 = _dm.kernels().irls_update_T(z, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
+            s1, s2 = kern.irls_update_T(zc, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
                                        empty if off is None else off, wy, empty if w is None else w, eta_new, mu_new)
             dev = 2.0 * (ylogy - s1 + s2 - sum_wy)
         else:
