@@ -19,6 +19,24 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def agtpa_panel(shared_data):
+    """The AGTPA applications panel, 1986-2006 every 4 years, with the exporter-year and importer-year
+    keys (``exp_year``, ``imp_year``), ``intl`` (1 for international pairs), ``ln_dist`` and ``ln_trade``
+    (NaN where trade is zero). Tests copy it before changing it."""
+    import numpy as np
+    import pandas as pd
+
+    df = pd.read_parquet(shared_data / "agtpa_applications" / "agtpa_applications.parquet")
+    df = df[df["year"].isin(range(1986, 2007, 4))].copy()
+    df["exp_year"] = df["exporter"] + df["year"].astype(str)
+    df["imp_year"] = df["importer"] + df["year"].astype(str)
+    df["intl"] = (df["exporter"] != df["importer"]).astype(float)
+    df["ln_dist"] = np.log(df["dist"])
+    df["ln_trade"] = np.log(df["trade"].where(df["trade"] > 0))
+    return df.reset_index(drop=True)
+
+
 @pytest.fixture
 def store_dir(tmp_path, monkeypatch) -> Path:
     """A fresh, empty ledger store location, also exported as TRADEPACT_STORE."""

@@ -24,13 +24,8 @@ FE = "exp_year + imp_year"
 
 
 @pytest.fixture(scope="module")
-def agtpa(shared_data) -> pd.DataFrame:
-    df = pd.read_parquet(shared_data / "agtpa_applications" / "agtpa_applications.parquet")
-    df = df[df["year"].isin(range(1986, 2007, 4))].copy()
-    df["exp_year"] = df["exporter"] + df["year"].astype(str)
-    df["imp_year"] = df["importer"] + df["year"].astype(str)
-    df["intl"] = (df["exporter"] != df["importer"]).astype(float)
-    return df.reset_index(drop=True)
+def agtpa(agtpa_panel) -> pd.DataFrame:
+    return agtpa_panel.copy()
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,8 @@ RTOL = 1e-6
 
 
 @pytest.fixture(scope="module")
-def agtpa(shared_data) -> pd.DataFrame:
-    df = pd.read_parquet(shared_data / "agtpa_applications" / "agtpa_applications.parquet")
-    df = df[df["year"].isin(range(1986, 2007, 4))].copy()
-    df["exp_year"] = df["exporter"] + df["year"].astype(str)
-    df["imp_year"] = df["importer"] + df["year"].astype(str)
-    df["ln_dist"] = np.log(df["dist"])
-    df["ln_trade"] = np.log(df["trade"].where(df["trade"] > 0))
-    return df.reset_index(drop=True)
+def agtpa(agtpa_panel) -> pd.DataFrame:
+    return agtpa_panel.copy()
 
 
 def _close(ours, peer_coef, peer_se):

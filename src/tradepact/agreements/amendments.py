@@ -69,54 +69,67 @@ def _overridden(model_cls, current: BaseModel, updates: dict[str, Any], path: st
         raise AgreementError(f"{path}.set.{loc}", err["msg"], got=err.get("input")) from None
 
 
+class _Entries:
+    """An id-keyed list of schedule lines or measures being amended, with which amendment
+    last decided each entry; ``kind`` ("line"/"measure") names the fields in errors."""
+
+    def __init__(self, kind: str, model_cls, entries: list, decided_by: dict[str, str]):
+        self.kind, self.model_cls = kind, model_cls
+        self.entries = list(entries)
+        self.decided_by = dict(decided_by)
+        self._pos = {e.id: i for i, e in enumerate(self.entries)}
+
+    def change(self, ch, entry_id: str, am: Amendment, path: str) -> None:
+        if entry_id not in self._pos:
+            raise AgreementError(f"{path}.{self.kind}", f"no such {self.kind}",
+                                 expected=f"the id of a {self._noun}", got=entry_id)
+        i = self._pos[entry_id]
+        self.entries[i] = _amended(self.model_cls, self.entries[i], ch, am, path)
+        self.decided_by[entry_id] = am.id
+
+    def add(self, entry, am: Amendment, path: str) -> None:
+        if entry.id in self._pos:
+            raise AgreementError(f"{path}.add_{self.kind}.id", f"a {self.kind} with this id already exists",
+                                 expected=f"a new {self.kind} id", got=entry.id)
+        self._pos[entry.id] = len(self.entries)
+        self.entries.append(entry)
+        self.decided_by[entry.id] = am.id
+
+    def remove(self, entry_id: str, path: str) -> None:
+        if entry_id not in self._pos:
+            raise AgreementError(f"{path}.remove_{self.kind}", f"no such {self.kind}",
+                                 expected=f"the id of a {self._noun}", got=entry_id)
+        self.entries.pop(self._pos[entry_id])
+        self._pos = {e.id: i for i, e in enumerate(self.entries)}
+        self.decided_by.pop(entry_id, None)
+
+    @property
+    def _noun(self) -> str:
+        return "schedule line" if self.kind == "line" else self.kind
+
+
 def apply_amendment(text: Text, am: Amendment, index: int | None = None) -> Text:
     """A new :class:`Text` with ``am``'s changes applied (``index`` locates errors)."""
     base_path = f"amendments[{index}]" if index is not None else f"amendment {am.id}"
-    lines = list(text.lines)
-    pos = {ln.id: i for i, ln in enumerate(lines)}
+    lines = _Entries("line", ScheduleLine, text.lines, text.line_amendment)
+    measures = _Entries("measure", Measure, text.measures, text.measure_amendment)
     categories = dict(text.categories)
-    measures = list(text.measures)
-    mpos = {m.id: i for i, m in enumerate(measures)}
-    line_am = dict(text.line_amendment)
-    meas_am = dict(text.measure_amendment)
     for j, ch in enumerate(am.changes):
         path = f"{base_path}.changes[{j}]"
         if isinstance(ch, LineChange):
-            if ch.line not in pos:
-                raise AgreementError(f"{path}.line", "no such line", expected="the id of a schedule line",
-                                     got=ch.line)
-            lines[pos[ch.line]] = _amended(ScheduleLine, lines[pos[ch.line]], ch, am, path)
-            line_am[ch.line] = am.id
+            lines.change(ch, ch.line, am, path)
         elif isinstance(ch, AddLine):
-            if ch.add_line.id in pos:
-                raise AgreementError(f"{path}.add_line.id", "a line with this id already exists",
-                                     expected="a new line id", got=ch.add_line.id)
-            pos[ch.add_line.id] = len(lines)
-            lines.append(ch.add_line)
-            line_am[ch.add_line.id] = am.id
+            lines.add(ch.add_line, am, path)
         elif isinstance(ch, RemoveLine):
-            if ch.remove_line not in pos:
-                raise AgreementError(f"{path}.remove_line", "no such line", expected="the id of a schedule line",
-                                     got=ch.remove_line)
-            lines.pop(pos[ch.remove_line])
-            pos = {ln.id: i for i, ln in enumerate(lines)}
-            line_am.pop(ch.remove_line, None)
+            lines.remove(ch.remove_line, path)
         elif isinstance(ch, CategoryChange):
             categories[ch.category] = ch.definition
         elif isinstance(ch, MeasureChange):
-            if ch.measure not in mpos:
-                raise AgreementError(f"{path}.measure", "no such measure", expected="the id of a measure",
-                                     got=ch.measure)
-            measures[mpos[ch.measure]] = _amended(Measure, measures[mpos[ch.measure]], ch, am, path)
-            meas_am[ch.measure] = am.id
+            measures.change(ch, ch.measure, am, path)
         elif isinstance(ch, AddMeasure):
-            if ch.add_measure.id in mpos:
-                raise AgreementError(f"{path}.add_measure.id", "a measure with this id already exists",
-                                     expected="a new measure id", got=ch.add_measure.id)
-            mpos[ch.add_measure.id] = len(measures)
-            measures.append(ch.add_measure)
-            meas_am[ch.add_measure.id] = am.id
-    return Text(text.on, text.applied + [am.id], lines, categories, measures, line_am, meas_am)
+            measures.add(ch.add_measure, am, path)
+    return Text(text.on, text.applied + [am.id], lines.entries, categories, measures.entries,
+                lines.decided_by, measures.decided_by)
 
 
 def original_text(ag: Agreement) -> Text:
