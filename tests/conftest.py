@@ -59,3 +59,36 @@ def load_example():
         return mod
 
     return load
+
+
+def _can_compile_c() -> bool:
+    """A C compiler and the Python headers: what ``pip install`` needs to build the C kernels."""
+    import shutil
+    import sysconfig
+
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    return shutil.which(cc) is not None and (Path(sysconfig.get_paths()["include"]) / "Python.h").exists()
+
+
+@pytest.fixture(params=["c", "numba"])
+def demean_kernels(request, monkeypatch) -> str:
+    """Runs a test once with each implementation of the demeaning kernels: the C extension built at install
+    (``tradepact.gravity._demean_kernels``; a failure if a compiler exists but it was not built) and the numba
+    fallback, forced through ``$TRADEPACT_DEMEAN_KERNELS``."""
+    from tradepact.gravity import _demean
+
+    if request.param == "c" and _demean._c_kernels() is None:
+        if _can_compile_c():
+            pytest.fail("a C compiler exists but tradepact.gravity._demean_kernels was not built")
+        pytest.skip("the C kernels are not built: no C compiler or Python headers at install")
+    if request.param == "numba" and not _demean.HAVE_NUMBA:
+        pytest.skip("numba not installed")
+    monkeypatch.setenv(_demean.KERNELS_ENV, request.param)
+    assert _demean.backend() == request.param
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def c_compiler() -> bool:
+    """Whether a C compiler and the Python headers exist (then ``pip install`` builds the C extensions)."""
+    return _can_compile_c()

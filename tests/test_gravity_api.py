@@ -131,6 +131,11 @@ def test_cli_estimate(tmp_path, capsys):
     assert "NOPE" in capsys.readouterr().err
     assert main(["estimate", str(f), "-f", "trade ~ RTA", "--where", "yearz > 1"]) == 2
     assert main(["estimate", str(tmp_path / "missing.csv"), "-f", "trade ~ RTA"]) == 2
+    capsys.readouterr()
+    # several models (csw) as JSON: one document with each model's coefficients
+    assert main(["estimate", str(pq), "-f", "trade ~ csw(RTA, RTA_LAG4) | exp_year + imp_year", "--format", "json"]) == 0
+    models = json.loads(capsys.readouterr().out)["models"]
+    assert [sorted(m["coefficients"]) for m in models] == [["RTA"], ["RTA", "RTA_LAG4"]]
 
 
 def test_cli_estimate_from_ledger_store(tmp_path, capsys, shared_data):

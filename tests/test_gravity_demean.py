@@ -1,4 +1,6 @@
-"""The HDFE core: weighted within-transformation, checked against an exact sparse least-squares solve."""
+"""The HDFE core: weighted within-transformation, checked against an exact sparse least-squares solve,
+in each implementation of its kernels: the C extension built at install (``_demean_kernels``), the numba
+fallback, and plain NumPy."""
 from __future__ import annotations
 
 import numpy as np
@@ -31,16 +33,41 @@ def _exact(codes, w, Y):
     return out
 
 
-@pytest.mark.parametrize("mode", ["numpy", "serial", "parallel"])
-def test_demean_matches_exact_least_squares(mode, monkeypatch):
-    codes, w, Y = _problem()
-    if mode != "numpy" and not D.HAVE_NUMBA:
+def _need(backend: str, c_compiler: bool) -> None:
+    if backend == "c" and D._c_kernels() is None:
+        if c_compiler:
+            pytest.fail("a C compiler exists but tradepact.gravity._demean_kernels was not built")
+        pytest.skip("the C kernels are not built: no C compiler or Python headers at install")
+    if backend == "numba" and not D.HAVE_NUMBA:
         pytest.skip("numba not installed")
-    if mode == "parallel":
+
+
+def test_c_kernels_are_built_and_chosen_where_a_compiler_exists(monkeypatch, c_compiler):
+    """``pip install`` compiles the C kernels when it can (setup.py: an optional extension), and then the
+    engine uses them, not numba; ``$TRADEPACT_DEMEAN_KERNELS`` forces the fallback."""
+    monkeypatch.delenv(D.KERNELS_ENV, raising=False)
+    if c_compiler:
+        from tradepact.gravity import _demean_kernels  # noqa: F401 - ImportError fails the test
+
+        assert D.backend() == "c" and D.Demeaner([np.zeros(3, np.int64)]).backend == "c"
+    monkeypatch.setenv(D.KERNELS_ENV, "numba")
+    assert D.backend() == ("numba" if D.HAVE_NUMBA else "numpy") or not D.HAVE_NUMBA
+    monkeypatch.setenv(D.KERNELS_ENV, "fortran")
+    with pytest.raises(Exception, match="TRADEPACT_DEMEAN_KERNELS"):
+        D.backend()
+
+
+@pytest.mark.parametrize("mode", ["numpy", "numba-serial", "numba-parallel", "c-serial", "c-parallel"])
+def test_demean_matches_exact_least_squares(mode, monkeypatch, c_compiler):
+    codes, w, Y = _problem()
+    backend = mode.split("-")[0]
+    _need(backend, c_compiler)
+    if mode.endswith("parallel"):
         monkeypatch.setattr(D, "PARALLEL_MIN_ROWS", 1)
-    if mode == "serial":
+        monkeypatch.setattr(D, "threads", lambda: 2)
+    if mode.endswith("serial"):
         monkeypatch.setattr(D, "PARALLEL_MIN_ROWS", 10**9)
-    dm = D.Demeaner(codes, use_numba=(mode != "numpy"))
+    dm = D.Demeaner(codes, backend=backend)
     dm.set_weights(w)
     e, p, it = dm.demean(Y, tol=1e-13)
     ref = _exact(codes, w, Y)
@@ -53,6 +80,62 @@ def test_demean_matches_exact_least_squares(mode, monkeypatch):
     # warm start from the exact FE component converges immediately to the same answer
     e2, _, it2 = dm.demean(Y, p0=Y - ref, tol=1e-10)
     assert it2 <= 2 and np.allclose(e2, ref, atol=1e-8)
+
+
+@pytest.mark.parametrize("n_fe", [1, 2, 4])
+def test_c_and_numba_kernels_agree(n_fe, c_compiler):
+    """The two compiled implementations do the same arithmetic: same residuals (to rounding), same
+    iteration counts, on 1 (closed form), 2 and 4 fixed effects, with and without a warm start."""
+    _need("c", c_compiler)
+    _need("numba", c_compiler)
+    rng = np.random.default_rng(3)
+    n = 5000
+    codes = [D.factorize(rng.integers(0, g, n))[0] for g in (60, 45, 300, 7)[:n_fe]]
+    w = rng.uniform(0.1, 5.0, n)
+    Y = rng.normal(size=(n, 4))
+    out = {}
+    for b in ("c", "numba"):
+        dm = D.Demeaner(codes, backend=b)
+        dm.set_weights(w)
+        np.testing.assert_array_equal(np.concatenate(dm.inv_wsum), np.concatenate(
+            [1 / np.bincount(c, weights=w) for c in codes]))
+        e, p, it = dm.demean(Y, tol=1e-12)
+        e2, _, it2 = dm.demean(Y * 1.01, p0=p.copy(), tol=1e-12)
+        out[b] = (e, it, e2, it2, dm.sweep(Y))
+    for x, y in zip(out["c"], out["numba"]):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-12)
+
+
+def test_c_kernels_check_their_arguments(c_compiler):
+    """Wrong dtypes, short arrays or codes past the level count raise instead of writing out of bounds."""
+    _need("c", c_compiler)
+    from tradepact.gravity import _demean_kernels as K
+
+    n = 10
+    codes = np.vstack([np.arange(n) % 3, np.arange(n) % 2]).astype(np.int32)
+    off = np.array([0, 3, 5], np.int64)
+    w = np.ones(n)
+    inv = np.empty(5)
+    K.inv_group_weights(codes, off, w, inv)
+    np.testing.assert_allclose(inv, [1 / 4, 1 / 3, 1 / 3, 1 / 5, 1 / 5])
+    bad = codes.copy()
+    bad[1, 4] = 2  # FE 1 has 2 levels
+    with pytest.raises(ValueError, match="codes"):
+        K.inv_group_weights(bad, off, w, inv)
+    with pytest.raises(ValueError, match="codes"):
+        K.inv_group_weights(codes.astype(np.int64), off, w, inv)
+    with pytest.raises(ValueError, match="out"):
+        K.inv_group_weights(codes, off, w, np.empty(5, np.float32))
+    Y = np.ones((n, 2))
+    args = [Y, np.zeros((2, n)), np.empty((2, n)), w, codes, off, inv, np.array([0, 1, 0], np.int64), 1e-10, 100,
+            np.zeros(2, np.int64), np.array([0, 1], np.int64)]
+    K.cg_solve_cols(*args)
+    for i, val, msg in [(1, np.zeros((1, n)), "pT"), (11, np.array([2], np.int64), "cols"),
+                        (7, np.array([0, 2], np.int64), "seq"), (10, np.zeros(1, np.int64), "its")]:
+        a = list(args)
+        a[i] = val
+        with pytest.raises(ValueError, match=msg):
+            K.cg_solve_cols(*a)
 
 
 def test_concurrent_fits_from_threads_agree(monkeypatch):

@@ -56,7 +56,7 @@ def test_subset_is_the_real_thing(wb):
     ({"CRV1": "exp^imp + time"}, {"CRV1": "pair+time"}),
     ("hetero", "hetero"),
 ])
-def test_interaction_fe_and_clusters_match_pyfixest(wb, ours_vcov, peer_vcov):
+def test_interaction_fe_and_clusters_match_pyfixest(wb, ours_vcov, peer_vcov, demean_kernels):
     ours = ppml(wb, FML, vcov=ours_vcov)
     peer = _peer(wb, peer_vcov)
     assert ours.nobs == peer._N == 3805 and ours.dropped == {"fe_all_zero": 38}

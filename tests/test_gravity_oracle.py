@@ -177,7 +177,7 @@ def test_extreme_offset_falls_back_to_the_textbook_start():
     np.testing.assert_allclose(ours.params.to_numpy(), base.params.to_numpy(), rtol=1e-7)
 
 
-def test_four_way_fixed_effects_on_eurostat_match_pyfixest(shared_data):
+def test_four_way_fixed_effects_on_eurostat_match_pyfixest(shared_data, demean_kernels):
     """fixest's Eurostat trade data (38,325 rows, no zeros): four absorbed dimensions
     Origin + Destination + Product + Year, hetero and Origin^Destination-clustered SE."""
     df = pd.read_parquet(shared_data / "fixest_eurostat_trade" / "trade.parquet")

@@ -34,11 +34,11 @@ def load_data(path: str, where: str | None = None, store: str | None = None) -> 
     ``pair_id`` columns are added from ``exporter, importer, year``."""
     import duckdb
 
-    from tradepact.gravity.panel import add_ids, panel_from_store
-
     con = duckdb.connect()
     try:
         if path.startswith("ledger:"):
+            from tradepact.gravity.panel import add_ids, panel_from_store
+
             parts = path.split(":", 2)[1:]
             dataset = parts[0] or None
             product = parts[1] if len(parts) > 1 and parts[1] else None
@@ -69,7 +69,7 @@ def load_data(path: str, where: str | None = None, store: str | None = None) -> 
 
             rel = rel.filter(compile_where(where, rel.columns))
         try:
-            return add_ids(rel.df())
+            frame = rel.df()  # pandas is first imported here, by the read
         except duckdb.Error as exc:
             msg = str(exc).splitlines()[0]
             if where:
@@ -77,6 +77,9 @@ def load_data(path: str, where: str | None = None, store: str | None = None) -> 
             raise DataFormatError(file=source, expected="a readable CSV/Parquet table", got=msg) from None
     finally:
         con.close()
+    from tradepact.gravity.panel import add_ids
+
+    return add_ids(frame)
 
 
 def _open_text(p: Path):
@@ -142,12 +145,14 @@ def estimate_cmd(
     """Estimate a structural gravity model and print the coefficients."""
     from rich.console import Console
 
-    from tradepact.cli.output import Format, emit_result, rich_table
-    from tradepact.gravity import etable, ols, ppml
-
     console = Console(stderr=True)
     with console.status(f"reading {data}…"):
         df = load_data(data, where, store)
+    # the estimator and the output formats are imported once the data are read (start-up before the read
+    # stays short, and a missing or unreadable file is reported without loading them)
+    from tradepact.cli.output import Format, emit_result, print_json, rich_table
+    from tradepact.gravity import etable, ols, ppml
+
     if by:
         from tradepact.cli.estimate_by import run_by
 

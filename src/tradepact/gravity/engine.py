@@ -47,6 +47,25 @@ from tradepact.gravity.covariance import VcovSpec, compute_vcov, parse_vcov
 from tradepact.gravity.formula import Formula, numeric_column, parse_formula
 
 _DEFAULT = object()
+_BLAS = []
+
+
+def _one_blas_thread(fn):
+    """Run ``fn`` with BLAS limited to one thread (threadpoolctl). The BLAS calls of a fit are products of
+    k × n blocks with small k, too small to gain from threads; a multi-threaded BLAS (OpenBLAS) wakes its
+    threads for each of them and, on a busy machine, waits for cores: 3× the CPU time of the whole fit on
+    the Eurostat four-FE case. The demeaning kernels do their own threading."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if not _BLAS:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())
+        with _BLAS[0].limit(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 #: problems with at most this many design cells (rows × (regressors + FE levels)) also get the
 #: exact linear-programming separation check after the iterative rectifier
 LP_CHECK_MAX_CELLS = 2_000_000
@@ -78,12 +97,13 @@ class Design:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _fe_codes(data: pd.DataFrame, term: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fe_codes(data: pd.DataFrame, term: str, text: str, cache: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(codes with -1 for missing, level labels, missing mask); ``a^b`` combined as integer codes."""
-    f = factor_codes(data, term, "fixed effect", text)
+    f = factor_codes(data, term, "fixed effect", text, cache)
     return f.codes, f.labels, f.missing
 
 
+@_one_blas_thread
 def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights=None, offset=None,
                  cluster_cols: tuple[str, ...] = (), separation=("fe", "ir"),
                  drop_singletons: bool = True) -> Design:
@@ -96,10 +116,11 @@ def build_design(data: pd.DataFrame, formula: str | Formula, model: str, weights
     n0 = len(data)
     y = f.response(data)  # formula.py evaluates both sides (formulaic); NaN marks an unusable row
     X, xnames = f.regressor_matrix(data)
-    fe = [_fe_codes(data, t, text) for t in f.fixed_effects]
+    columns: dict = {}  # each column factorized once for all FE and cluster terms
+    fe = [_fe_codes(data, t, text, columns) for t in f.fixed_effects]
     w = np.ones(n0) if weights is None else _vector(data, weights, "weights")
     off = np.zeros(n0) if offset is None else _vector(data, offset, "offset")
-    clus_raw = [factor_codes(data, c, "cluster variable").codes for c in cluster_cols]
+    clus_raw = [factor_codes(data, c, "cluster variable", cache=columns).codes for c in cluster_cols]
 
     missing = np.isnan(y) | np.isnan(X).any(axis=1) | np.isnan(w) | np.isnan(off)
     for codes, _, m in fe:
@@ -321,6 +342,7 @@ INNER_FACTOR = 1e-3
 START_SWEEPS = 2
 
 
+@_one_blas_thread
 def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
              fixef_tol: float = 1e-11, start_mu: np.ndarray | None = None, start_fe: np.ndarray | None = None,
              keep_fe: bool = False) -> Fit:
@@ -380,13 +402,16 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
     checked = False
     from tradepact.gravity import _demean as _dm
 
-    fused = _dm.HAVE_NUMBA
+    fused = dm.backend != "numpy"
+    kern = _dm.kernels(dm.backend) if fused else None
     empty = np.zeros(0)
     ww = np.empty(n)
+    zc = np.empty(n) if fused else None
     for it in range(1, maxiter + 1):
         if fused:
             ww = np.empty(n)
-            _dm.kernels().irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, z, ww)
+            kern.irls_working(y, mu, eta, empty if off is None else off, empty if w is None else w, zc, ww)
+            z[:] = zc  # the kernels write contiguous vectors; z is a column of M
         else:
             ww = mu if w is None else w * mu
             np.divide(y, mu, out=z)
@@ -415,7 +440,7 @@ def fit_ppml(d: Design, spec: VcovSpec, tol: float = 1e-8, maxiter: int = 1000,
         # new linear predictor: z - (zt - Xt β) (+ offset)
         if fused:
             eta_new, mu_new = np.empty(n), np.empty(n)
-            s1, s2 = _dm.kernels().irls_update_T(z, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
+            s1, s2 = kern.irls_update_T(zc, np.ascontiguousarray(zt), np.ascontiguousarray(XtT), beta,
                                        empty if off is None else off, wy, empty if w is None else w, eta_new, mu_new)
             dev = 2.0 * (ylogy - s1 + s2 - sum_wy)
         else:
@@ -528,6 +553,7 @@ def _poisson_deviance(y, mu, w, eta=None, ylogy=None) -> float:
     return float(2.0 * np.sum(w * t))
 
 
+@_one_blas_thread
 def fit_ols(d: Design, spec: VcovSpec, fixef_tol: float = 1e-11) -> Fit:
     y, X = d.y, d.X
     w = np.ones(y.shape[0]) if d.weights is None else d.weights

@@ -48,10 +48,14 @@ def _factorize_column(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
 
 
-def factor_codes(data: pd.DataFrame, term: str, role: str = "fixed effect", context: str = "") -> Factor:
+def factor_codes(data: pd.DataFrame, term: str, role: str = "fixed effect", context: str = "",
+                 cache: dict | None = None) -> Factor:
     """Codes of ``term`` (a column or ``a^b[^c…]``) on the rows of ``data``.
 
     ``role``/``context`` name the use in errors (``"cluster variable"``, the formula text).
+    ``cache``: a dict shared by the calls on one frame, so that a column used by several terms
+    (``exp^time + imp^time + exp^imp``, clusters ``exp^imp``) is factorized once (callers must not
+    modify the arrays it returns).
     Raises :class:`~tradepact.errors.DataFormatError` naming the missing column.
     """
     parts = term_parts(term, role)
@@ -60,10 +64,17 @@ def factor_codes(data: pd.DataFrame, term: str, role: str = "fixed effect", cont
             where = f" in {context!r}" if context else ""
             raise DataFormatError(field=p, expected=f"a column of the data ({role} {term!r}{where})",
                                   got="missing column", message=f"column {p!r} not found")
+    def column(p):
+        if cache is None:
+            return _factorize_column(data[p])
+        if p not in cache:
+            cache[p] = _factorize_column(data[p])
+        return cache[p]
+
     if len(parts) == 1:
-        codes, labels = _factorize_column(data[parts[0]])
+        codes, labels = column(parts[0])
         return Factor(codes, labels, codes < 0)
-    per = [_factorize_column(data[p]) for p in parts]
+    per = [column(p) for p in parts]
     missing = np.zeros(len(data), bool)
     for c, _ in per:
         missing |= c < 0
