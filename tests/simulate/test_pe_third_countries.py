@@ -105,3 +105,6 @@ def test_hs6_trade_weights_and_bgw_sigma_by_hand(tmp_path, store_dir):
     assert cars.at["KOR", "trade_creation"] == pytest.approx(
         14700 * (1.25 ** cars.at["KOR", "import_demand_elasticity"] - 1), rel=1e-12)
     assert set(res.pe_range["case"]) == {"low", "central", "high"}
+    # at BGW's σ ≈ 25 creation plus diversion would overshoot Korea's flow: capped at zero, and said so
+    assert cars.at["KOR", "import_value"] + cars.at["KOR", "total_import_change"] == pytest.approx(0.0, abs=1e-6)
+    assert any("KOR→USA HS 8703" in n and "capped at zero imports" in n for n in res.notes)

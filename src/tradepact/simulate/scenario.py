@@ -893,6 +893,12 @@ def run_scenario(scenario: str | Path | dict | Scenario, *, progress=None) -> Sc
     frame, skipped, notes = prepare(scn)
     settings = _settings(scn)
     pe = simulate_pe(frame, settings, source=f"{scn.file} (PE input)") if "pe" in scn.models and len(frame) else None
+    if pe is not None and "clipped" in pe.lines and pe.lines["clipped"].any():
+        c = pe.lines[pe.lines["clipped"].astype(bool)].drop_duplicates(["importer", "exporter", "hs"])
+        notes.append(f"{len(c)} flows ({', '.join(c['exporter'] + '→' + c['importer'] + ' HS ' + c['hs'])}) would lose "
+                     "more than all their imports (linear trade creation beyond −100%, or creation on the flow plus "
+                     f"diversion away from it at σ up to {c['substitution_elasticity'].max():g}); they are capped at "
+                     "zero imports")
     pe_range = None
     if pe is not None and scn.elasticities.range:
         cases = []
