@@ -43,10 +43,13 @@ BGW = ("Broda, C., J. Greenfield and D. Weinstein (2006/2017), 'From Groundnuts 
 TABLES = {
     "hauk2012": {"file": "elasticities_eta_us_hs6_hauk2012.csv", "concept": "eta", "importer": "USA",
                  "level": "HS6", "period": "1978-2001", "source": HAUK,
-                 "note": "import-demand elasticity of US imports; se = standard error of the estimate"},
+                 "note": "import-demand elasticity of US imports; se = standard error of the estimate",
+                 "proxy_for": {"KOR": "no import-demand elasticity of Korean imports in the sources (Hauk 2012 "
+                                      "covers US imports only); the US estimate of the same HS6 line stands in"}},
     "hauk2012-sigma": {"file": "elasticities_sigma_us_hs6_hauk2012.csv", "concept": "sigma", "importer": "USA",
                        "level": "HS6", "period": "1989-2001", "source": HAUK,
-                       "note": "elasticity of substitution among varieties (HS10 x origin) of US imports"},
+                       "note": "elasticity of substitution among varieties (HS10 x origin) of US imports",
+                       "proxy_for": {"KOR": "US estimates stand in for Korean imports; the bgw table has Korea's own"}},
     "bgw": {"file": "elasticities_sigma_hs3_bgw.csv", "concept": "sigma", "importer": "73 importers",
             "level": "HS3", "period": "1994-2003", "source": BGW, "licence": "MIT (LICENSE-concordance.md)",
             "note": "elasticity of substitution among varieties; no standard errors in the source"},

@@ -128,7 +128,15 @@ def test_korus_section():
         return
     charts = [b for b in sec.blocks if isinstance(b, Chart)]
     tables = [b for b in sec.blocks if isinstance(b, TableBlock)]
-    assert len(charts) == 3 and len(tables) == 3
+    assert len(charts) == 3 and len(tables) == 4
+    # assumptions are a table of their own, each with a value and a source: the median weighting (no HS6
+    # trade in the built-in data), σ by product from BGW, the US η standing in for Korean imports (no-korus)
+    assumptions = tables[[t.name for t in tables].index("scenario_assumptions")].frame
+    assert set(assumptions.columns) == {"scenario", "assumption", "value", "source"}
+    a = assumptions.set_index(["scenario", "assumption"])
+    assert a.loc[("auto-tariff-25", "aggregation of HS6 η to a product line"), "value"] == "median: 1 lines"
+    assert "Broda" in a.loc[("auto-tariff-25", "elasticity of substitution between origins σ"), "source"]
+    assert "Hauk 2012 covers US imports only" in a.loc[("no-korus", "import-demand η of KOR imports"), "source"]
     # cars: confirmed KITA value and confirmed schedule rate; steel rests on an assumed baseline rate
     assert charts[0].confirmed and not charts[1].confirmed
     assert all(name in sec.summary for name in builtin_scenarios())

@@ -122,3 +122,24 @@ def test_draws_follow_the_estimates_standard_error():
     implied = np.log1p(d[2019] / cars["import_value"]) / np.log(1.25)
     assert abs(implied.mean() - cars["import_demand_elasticity"]) < 4 * sd / np.sqrt(400)
     assert implied.std() == pytest.approx(sd, rel=0.15)
+
+
+@pytest.mark.parametrize("eta, share", [(-1.5, -0.284), (-2.5, -0.428), (-4.0, -0.590), (-5.0, -0.672)])
+def test_car_tariff_25_across_plausible_import_demand_elasticities(eta, share):
+    """The issue's figures: a 25% tariff with constant-elasticity demand at η −1.5 / −2.5 / −4 / −5 cuts the
+    line by 28% / 43% / 59% / 67% (1.25^η − 1), not the 85% the trade elasticity θ gave. Tolerance 5e-4."""
+    res = simulate_pe(one_line(14700.0, 0.0, 0.25, eta), PESettings(functional_form="constant_elasticity"))
+    row = res.lines.iloc[0]
+    assert row["total_import_change"] / 14700.0 == pytest.approx(share, abs=5e-4)
+    assert row["total_import_change"] == pytest.approx(14700.0 * (1.25 ** eta - 1), rel=1e-12)
+
+
+def test_builtin_car_tariff_headline_is_a_plausible_range():
+    """auto-tariff-25 with the Hauk η range: every case between −15% and −55% of the car line (not −85%)."""
+    res = run_scenario("auto-tariff-25")
+    h = res.headline()
+    cars = res.to_frame().query("importer == 'USA' and exporter == 'KOR' and hs == '8703'").iloc[0]
+    M = cars["import_value"]
+    for case, col in (("low", "eta_low"), ("central", "import_demand_elasticity"), ("high", "eta_high")):
+        assert h[case]["total_import_change"] == pytest.approx(M * (1.25 ** cars[col] - 1), rel=1e-9)
+        assert -0.55 < h[case]["total_import_change"] / M < -0.15

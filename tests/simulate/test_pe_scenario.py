@@ -353,6 +353,26 @@ def test_ge_wired_when_the_engine_is_installed(workdir):
     countries = pd.DataFrame(doc["ge"]["countries"]).set_index("country")
     assert len(countries) == 8 and countries.loc["KOR", "exports_change_pct"] < 0
     assert len(doc["lines"]) == 4  # the PE part ran too
+    # GE at the low / central / high θ of the gravity table, so its headline is a range
+    rng = pd.DataFrame(doc["ge"]["range"]).set_index("case")
+    assert doc["ge"]["theta"] == {"low": 3.0, "central": 5.0, "high": 8.0}
+    assert list(rng.index) == ["low", "central", "high"] and list(rng["theta"]) == [3.0, 5.0, 8.0]
+    from tradepact.simulate.bridge_ge import run_ge
+
+    r5, _, share = run_ge(res.scenario, res.pe.lines, theta=5.0)
+    split = r5.pair_split("KOR", "USA", ["scenario lines"])
+    assert rng.at["central", "total_change"] == pytest.approx(split["total_change"], rel=1e-12)
+    # invariant: other goods move by no more than the general-equilibrium income bound, at every θ
+    assert (rng["untouched_change"].abs() <= rng["income_bound"]).all()
+    assert (-rng["total_change"] <= 100 + rng["income_bound"]).all()
+    assert "GE 2020: imports from the partner" in res.summary() and "over θ 3–8" in res.summary()
+    # the sector's content elsewhere is an assumption derived from built-in data, listed with its source
+    a = {x["assumption"]: x for x in doc["assumptions"]}
+    content = a["GE: content of the changed products in trade cells the data do not break down"]
+    assert content["value"].startswith(f"{2200 / 42300:.1%}") and "2,200 / 42,300" in content["value"]
+    assert share.value == pytest.approx(2200 / 42300, rel=1e-12)
+    assert a["GE: trade elasticity θ"]["value"] == "low 3 / central 5 / high 8"
+    assert "fixed by assumption" in a["GE closure: full endowment, multiplicative deficits"]["value"]
 
 
 def test_unreadable_or_unknown_scenarios(workdir, capsys):

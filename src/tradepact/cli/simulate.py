@@ -100,7 +100,12 @@ def simulate_cmd(
             console.print(f"{hidden} rows with no effect not shown (all rows in --format json/csv)", style="dim")
         console.print(result.summary(), highlight=False)
     if result.ge is not None:
+        console.print(f"GE at central θ = {result.ge['result'].baseline.theta[0]:g} (the summary above gives the "
+                      "θ range):", highlight=False)
         console.print(result.ge["result"].summary(), highlight=False)
+    for a in result.assumptions():
+        console.print(f"assumption: {a['assumption']}: {a['value']} ({a['source']})", style="dim", highlight=False,
+                      markup=False)
     for note in result.notes:
         console.print(f"note: {note}", style="dim", highlight=False)
     for cav in result.scenario.caveats:

@@ -44,6 +44,24 @@ def scenario_report(result_json: dict[str, Any], summary: str = "", scenario_tex
     if not effects.blocks:
         effects.add(Note("The result has no per-line effects to chart.", kind="caveat"))
 
+    ge = result_json.get("ge") or {}
+    if ge.get("range"):
+        rng = pd.DataFrame(ge["range"])
+        effects.add(TableBlock(rng, name=f"{name}-ge-range", source="tradepact GE on the built-in world8 2016",
+                               confirmed=False, floatfmt="{:,.4g}",
+                               caption="General equilibrium at low / central / high trade elasticity θ (USD millions; "
+                                       "welfare in percent): the changed products' sector, other goods (bounded by "
+                                       "the general-equilibrium income effect) and the bilateral balance"))
+    if ge.get("fixed_by_closure"):
+        overview.add(Note("GE closure " + str(ge.get("closure", "")) + f" ({ge.get('deficits', '')} deficits) fixes by "
+                          "assumption: " + "; ".join(map(str, ge["fixed_by_closure"])) + ". These are not results.",
+                          kind="caveat"))
+    assumptions = result_json.get("assumptions") or []
+    if assumptions:
+        overview.add(TableBlock(pd.DataFrame(assumptions), name=f"{name}-assumptions", source="scenario run",
+                                confirmed=True, caption="Assumptions: what the run takes as given rather than "
+                                                        "measures, with the value used and its source"))
+
     table = Section(id="lines", title="Per line: inputs and results")
     if len(lines):
         flag = "confirmed" if "confirmed" in lines else None

@@ -13,6 +13,8 @@ keeps ``source`` and ``confirmed``):
   a scenario sets ``allow_concept_mismatch``.
 * :func:`other_origins` — the importer's imports of the lines' products from third countries, from
   a ledger store.
+* :func:`hs6_weights` — the HS6 trade weights within each line (its pair's imports by HS6 in the base
+  year), from a ledger store, for trade-weighted elasticities.
 
 :func:`lookup_elasticities` matches lines to a table: the line's own code when the table has it,
 else the mean of the table's unflagged codes under the line's HS prefixes (``hs_prefixes``,
@@ -250,3 +252,57 @@ def other_origins(lines: pd.DataFrame, store=None) -> tuple[pd.DataFrame, str]:
     n_orig = out["exporter"].nunique()
     return out, (f"imports from {n_orig} other origins taken from the ledger store ({', '.join(sorted(set(agg['dataset'])))}"
                  f"; {out['import_value'].sum():,.0f} USD m); their basis may differ from the partner lines'")
+
+
+def _open_store(store):
+    """The ledger store to read (``store``, else ``$TRADEPACT_STORE``), or None when none is set."""
+    import os
+
+    if store is None and not os.environ.get("TRADEPACT_STORE"):
+        return None
+    from tradepact.ledger.store import LedgerStore
+
+    return store if isinstance(store, LedgerStore) else LedgerStore.open(store)
+
+
+def hs6_weights(lines: pd.DataFrame, store=None) -> tuple[pd.DataFrame | None, str]:
+    """HS6 trade weights for the lines' pairs: each pair's imports by HS6 code in the lines' years.
+
+    ``lines``: PE flows (importer, exporter, year, ...). ``store``: a LedgerStore or path; None =
+    ``$TRADEPACT_STORE`` when set. Reads the store's goods rows at HS6 (six-digit ``product``) for those
+    importer-exporter-year triples, one dataset per importer-year (the store's preferred one).
+    Returns (``importer, exporter, code, value`` in USD millions summed over the years, or None when
+    there is nothing; a note saying what weighting the elasticities will get).
+    """
+    st = _open_store(store)
+    if st is None:
+        return None, ("no ledger store is set (TRADEPACT_STORE) and the built-in KORUS lines have no HS6 "
+                      "breakdown, so each line's elasticity is the median over its HS6 codes")
+    if not st.files("goods"):
+        return None, (f"the ledger store {st.path} holds no goods trade, so each line's elasticity is the median "
+                      "over its HS6 codes")
+    from tradepact.ledger.store import DATASET_PRIORITY
+
+    pairs = lines[["importer", "exporter", "year"]].drop_duplicates()
+    prio = " ".join(f"WHEN '{k}' THEN {v}" for k, v in DATASET_PRIORITY.items())
+    q = f"""
+        SELECT importer, exporter, year::INTEGER AS year, product AS code, dataset, sum(value) AS value,
+               CASE dataset {prio} ELSE 9 END AS prio
+        FROM goods
+        WHERE importer IN (SELECT unnest($imp)) AND exporter IN (SELECT unnest($exp))
+          AND year IN (SELECT unnest($yr)) AND length(product) = 6 AND product <> 'TOTAL'
+        GROUP BY ALL
+    """
+    got = st.sql(q, {"imp": sorted(pairs["importer"].unique().tolist()),
+                     "exp": sorted(pairs["exporter"].unique().tolist()),
+                     "yr": sorted(int(y) for y in pairs["year"].unique())})
+    if not got.empty:
+        got = got[got["prio"] == got.groupby(["importer", "year"])["prio"].transform("min")]
+        got = got.merge(pairs, on=["importer", "exporter", "year"], how="inner")
+    if got.empty:
+        return None, (f"the ledger store {st.path} has no HS6 imports for the lines' pairs and year, so each "
+                      "line's elasticity is the median over its HS6 codes")
+    w = got.groupby(["importer", "exporter", "code"], as_index=False)["value"].sum()
+    ds = ", ".join(sorted(set(got["dataset"])))
+    return w, (f"HS6 trade weights from the ledger store ({ds}; {len(w)} HS6 flows, {w['value'].sum():,.0f} USD m): "
+               "lines whose pair has HS6 imports there take trade-weighted elasticities, the rest the median")

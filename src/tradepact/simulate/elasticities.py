@@ -149,51 +149,174 @@ def import_demand(importer: str = "USA") -> pd.DataFrame:
     return _import_demand_us().copy()
 
 
-def line_ranges(lines: pd.DataFrame, *, weights: pd.DataFrame | None = None,
-                table: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Low / central / high η for each product line (rows of ``lines``: ``hs`` and optional ``hs_prefixes``).
+def _codes_under(lines: pd.DataFrame, codes: pd.Series, *, width: int | None = None) -> pd.DataFrame:
+    """Pairs (``i`` = row position in ``lines``, ``code``) of the table ``codes`` each line covers.
 
-    A line covers the HS6 codes under its ``hs_prefixes`` (``;``-separated, default its ``hs``);
-    ``weights`` (``code``, ``value`` in USD millions) gives trade weights, else the median is used.
-    Returns a frame aligned with ``lines``: ``eta_low``, ``eta``, ``eta_high``, ``n_codes``,
-    ``eta_source`` (what was used). Lines with no HS6 code under them get NaN.
+    A line covers the codes under its ``hs_prefixes`` (``;``-separated, default its ``hs``). With ``width``
+    (a table at HS3, say) a prefix longer than the table's codes is cut to ``width`` digits first.
     """
-    tab = import_demand() if table is None else table
     n = len(lines)
     pref = lines["hs_prefixes"] if "hs_prefixes" in lines.columns else pd.Series([None] * n, index=lines.index)
     pref = pref.where(pref.notna(), lines["hs"]).astype(str)
     ex = pd.DataFrame({"i": np.arange(n), "p": pref.str.split(";").to_numpy()}).explode("p")
     ex["p"] = ex["p"].str.strip()
+    if width is not None:
+        ex["p"] = ex["p"].str[:width]
+    tab = pd.DataFrame({"code": pd.unique(codes.astype(str))})
     hits = []
     for plen, grp in ex.groupby(ex["p"].str.len()):  # a handful of prefix lengths
-        t = tab.assign(p=tab["code"].str[: int(plen)])
-        hits.append(grp.merge(t, on="p", how="inner"))
-    h = pd.concat(hits, ignore_index=True).drop_duplicates(["i", "code"]) if hits else pd.DataFrame()
-    out = pd.DataFrame({"eta_low": np.nan, "eta": np.nan, "eta_high": np.nan, "n_codes": 0, "eta_source": ""},
-                       index=lines.index)
+        hits.append(grp.merge(tab.assign(p=tab["code"].str[: int(plen)]), on="p", how="inner"))
+    if not hits:
+        return pd.DataFrame({"i": pd.Series(dtype=int), "code": pd.Series(dtype=str)})
+    return pd.concat(hits, ignore_index=True)[["i", "code"]].drop_duplicates()
+
+
+def _attach_weights(h: pd.DataFrame, lines: pd.DataFrame, weights: pd.DataFrame | None, width: int) -> pd.Series:
+    """Trade weight (USD millions) of each (line ``i``, table ``code``) pair in ``h``; NaN without weights.
+
+    ``weights``: ``code`` (HS6), ``value`` and optionally ``importer``/``exporter`` (then a line takes the
+    weights of its own pair). HS6 values are summed to the table's code width (HS3 for BGW).
+    """
+    if weights is None or weights.empty:
+        return pd.Series(np.nan, index=h.index)
+    w = weights.assign(code=weights["code"].astype(str).str[:width])
+    keys = [k for k in ("importer", "exporter") if k in w.columns and k in lines.columns]
+    w = w.groupby(keys + ["code"], as_index=False)["value"].sum()
+    hk = h.copy()
+    for k in keys:
+        hk[k] = lines[k].to_numpy()[hk["i"].to_numpy()]
+    got = hk.merge(w, on=keys + ["code"], how="left")["value"].fillna(0.0)
+    return pd.Series(got.to_numpy(), index=h.index)
+
+
+def line_ranges(lines: pd.DataFrame, *, weights: pd.DataFrame | None = None,
+                table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Low / central / high η for each product line (rows of ``lines``: ``hs`` and optional ``hs_prefixes``).
+
+    A line covers the HS6 codes under its ``hs_prefixes`` (``;``-separated, default its ``hs``).
+    ``weights`` (``code`` HS6, ``value`` in USD millions, optional ``importer``/``exporter`` to match the
+    line's pair; e.g. :func:`tradepact.simulate.data.hs6_weights`) gives trade weights: each of low,
+    central and high is then the trade-weighted mean over the line's HS6 codes; a line whose codes
+    carry no weight, or no ``weights`` at all, takes the median. Returns a frame aligned with
+    ``lines``: ``eta_low``, ``eta``, ``eta_high``, ``n_codes``, ``eta_weighting`` (``trade-weighted``,
+    ``median``), ``eta_source`` (what was used). Lines with no HS6 code under them get NaN.
+    """
+    tab = import_demand() if table is None else table
+    h = _codes_under(lines, tab["code"]).merge(tab, on="code", how="inner")
+    out = pd.DataFrame({"eta_low": np.nan, "eta": np.nan, "eta_high": np.nan, "n_codes": 0, "eta_weighting": "",
+                        "eta_source": ""}, index=lines.index)
     if h.empty:
         return out
-    if weights is not None:
-        w = weights.groupby("code")["value"].sum()
-        h["w"] = h["code"].map(w).fillna(0.0)
-    else:
-        h["w"] = np.nan
-    rows = []
-    for i, g in h.groupby("i", sort=True):  # one group per product line (a few dozen)
-        wsum = g["w"].sum()
-        if weights is not None and wsum > 0:
-            vals = [float(np.average(g[c], weights=g["w"])) for c in ("low", "central", "high")]
-            how = f"trade-weighted mean over {len(g)} HS6 lines"
-        else:
-            vals = [float(g[c].median()) for c in ("low", "central", "high")]
-            how = f"median of {len(g)} HS6 lines (no HS6 trade weights)"
-        own = int(g["kept"].sum())
-        rows.append((i, *vals, len(g), f"Hauk 2012 US η, {how}; {own} own estimates, {len(g) - own} by the fallback rule"))
-    r = pd.DataFrame(rows, columns=["i", "eta_low", "eta", "eta_high", "n_codes", "eta_source"])
-    pos = r["i"].to_numpy()
-    for c in ("eta_low", "eta", "eta_high", "n_codes", "eta_source"):
-        col = out[c].to_numpy(dtype=object if c == "eta_source" else float)
-        col[pos] = r[c].to_numpy()
+    h["w"] = _attach_weights(h, lines, weights, 6).to_numpy()
+    h["w"] = h["w"].fillna(0.0)
+    wsum = h.groupby("i")["w"].transform("sum").to_numpy()
+    weighted = wsum > 0
+    h["ws"] = np.where(weighted, h["w"] / np.where(weighted, wsum, 1.0), np.nan)
+    g = h.groupby("i", sort=True)
+    n_codes = g.size()
+    own = g["kept"].sum()
+    is_w = g["w"].sum() > 0
+    res = pd.DataFrame(index=n_codes.index)
+    for col, name in (("low", "eta_low"), ("central", "eta"), ("high", "eta_high")):
+        wmean = (h[col] * h["ws"]).groupby(h["i"]).sum()
+        res[name] = np.where(is_w, wmean, g[col].median())
+    how = np.where(is_w, "trade-weighted mean over", "median of")
+    res["eta_weighting"] = np.where(is_w, "trade-weighted", "median")
+    res["eta_source"] = [f"Hauk 2012 US η, {hw} {k} HS6 lines; {o} own estimates, {k - o} by the fallback rule"
+                         for hw, k, o in zip(how, n_codes, own.astype(int))]
+    pos = res.index.to_numpy()
+    for c in ("eta_low", "eta", "eta_high"):
+        col = out[c].to_numpy(dtype=float)
+        col[pos] = res[c].to_numpy()
+        out[c] = col
+    for c, vals in (("n_codes", n_codes.to_numpy()), ("eta_weighting", res["eta_weighting"].to_numpy()),
+                    ("eta_source", res["eta_source"].to_numpy())):
+        col = out[c].to_numpy(dtype=object)
+        col[pos] = vals
         out[c] = col
     out["n_codes"] = out["n_codes"].astype(int)
     return out
+
+
+@lru_cache(maxsize=2)
+def _substitution_clean(name: str) -> pd.DataFrame:
+    """σ table ``name`` with a central value per (importer, code) and the rule that gave it.
+
+    ``bgw``: the published estimate (all > 1; no standard errors). ``hauk2012-sigma``: a line's own
+    estimate when it exceeds 1 by more than 1.645 standard errors (σ > 1 at 5%, one-sided); every
+    other line takes the median of its HS4's kept lines (else HS2, else all kept), as for η.
+    """
+    raw = estimates(name)
+    out = pd.DataFrame({"importer": raw["importer"].to_numpy(), "code": raw["code"].astype(str).to_numpy(),
+                        "estimate_published": raw["estimate"].to_numpy()})
+    if "se" not in raw.columns:
+        out["sigma"] = out["estimate_published"]
+        out["rule"] = "published estimate"
+        return out
+    est, se = raw["estimate"].to_numpy(), raw["se"].to_numpy()
+    kept = (est - 1.0) > Z90 * se
+    out["sigma"] = np.where(kept, est, np.nan)
+    out["rule"] = np.where(kept, "own estimate (σ > 1 at 5%)", "")
+    k = out[kept]
+    for level, label in ((4, "HS4"), (2, "HS2")):
+        todo = out["sigma"].isna()
+        med = k.assign(g=k["code"].str[:level]).groupby("g")["sigma"].agg(["median", "size"])
+        g = out.loc[todo, "code"].str[:level]
+        hit = g.isin(med.index)
+        idx = g[hit].index
+        out.loc[idx, "sigma"] = med.loc[g[hit], "median"].to_numpy()
+        out.loc[idx, "rule"] = [f"median of {med.at[x, 'size']} kept lines of its {label} {x}" for x in g[hit]]
+    todo = out["sigma"].isna()
+    out.loc[todo, "sigma"] = float(k["sigma"].median())
+    out.loc[todo, "rule"] = f"median of all {len(k)} kept lines"
+    return out
+
+
+def line_substitution(lines: pd.DataFrame, table: str = "bgw", *, weights: pd.DataFrame | None = None,
+                      allow_mismatch: bool = False) -> pd.DataFrame:
+    """Elasticity of substitution between origins σ for each product line, from σ table ``table``.
+
+    ``bgw`` (HS3, 73 importers): the line's importer's σ of every HS3 its ``hs_prefixes`` cover;
+    ``hauk2012-sigma`` (HS6, US imports; other importers get the US values as a proxy, said in the
+    source). Over the codes of a line: the trade-weighted mean with ``weights`` (as in
+    :func:`line_ranges`), else the median. Returns a frame aligned with ``lines``: ``sigma`` (NaN where
+    the table has nothing for the line), ``sigma_source``.
+    """
+    info = require_concept(table, "sigma", allow_mismatch=allow_mismatch, where="elasticities.substitution_table")
+    tab = _substitution_clean(table)
+    width = int(tab["code"].str.len().max())
+    imp = lines["importer"].astype(str).to_numpy() if "importer" in lines.columns else np.full(len(lines), "USA")
+    by_imp = set(tab["importer"])
+    single = len(by_imp) == 1
+    h = _codes_under(lines, tab["code"], width=width)
+    h["importer"] = imp[h["i"].to_numpy()]
+    key = next(iter(by_imp)) if single else None
+    h["table_importer"] = key if single else h["importer"]
+    h = h.merge(tab.rename(columns={"importer": "table_importer"}), on=["table_importer", "code"], how="inner")
+    out = pd.DataFrame({"sigma": np.nan, "sigma_source": ""}, index=lines.index)
+    if h.empty:
+        return out
+    h["w"] = _attach_weights(h, lines, weights, width).fillna(0.0).to_numpy()
+    g = h.groupby("i", sort=True)
+    wsum = g["w"].sum()
+    wmean = (h["sigma"] * h["w"]).groupby(h["i"]).sum() / wsum.where(wsum > 0)
+    val = np.where(wsum > 0, wmean, g["sigma"].median())
+    n = g.size()
+    level = info.get("level", "")
+    who = g["table_importer"].first()
+    src = [f"{table} σ ({who_i} imports, {level}): {'trade-weighted mean over' if ws > 0 else 'median of'} {k} "
+           f"{level} codes" + (" (US estimate used as a proxy)" if single and imp_i != key else "")
+           for who_i, ws, k, imp_i in zip(who, wsum, n, imp[n.index.to_numpy()])]
+    pos = n.index.to_numpy()
+    col = out["sigma"].to_numpy(dtype=float)
+    col[pos] = val
+    out["sigma"] = col
+    col = out["sigma_source"].to_numpy(dtype=object)
+    col[pos] = src
+    out["sigma_source"] = col
+    return out
+
+
+def proxies(name: str = "hauk2012") -> dict[str, str]:
+    """Importers whose elasticities table ``name`` stands in for (``{ISO3: why}``), from the registry."""
+    return dict(table_info(name).get("proxy_for") or {})

@@ -30,9 +30,11 @@ A scenario is a YAML file (or a built-in name, see :func:`builtin_scenarios`)::
         change: -0.05
     models: [pe]                # pe, ge
     elasticities:
-      substitution: 1.5
+      substitution_table: bgw   # σ by product and importer (bgw, hauk2012-sigma) or none
+      substitution: 1.5         # σ where the table has no value (everywhere with substitution_table: none)
       export_supply: null       # null = infinite
-      import_demand_table: protee
+      import_demand_table: hauk2012   # η by HS6 (protee holds θ: refused unless allow_concept_mismatch)
+      import_demand_proxy: true # use the US η for other importers (an assumption, listed in the result)
       import_demand_default: -1.0
       import_demand: {"8703": -2.0}   # overrides by HS prefix (longest wins)
       functional_form: smart
@@ -201,11 +203,16 @@ Change = Annotated[Union[TariffChange, QuotaChange, TradeCostChange], Field(disc
 
 class Elasticities(StrictModel):
     """Elasticities of the PE model. ``import_demand_table`` must hold import-demand elasticities η
-    (``hauk2012``); a table of another concept (``protee`` holds trade elasticities θ) is refused
-    unless ``allow_concept_mismatch``. ``range``: also run the low and high ends of each line's η
-    range (see :mod:`tradepact.simulate.elasticities`)."""
+    (``hauk2012``) and ``substitution_table`` elasticities of substitution between origins σ (``bgw``,
+    ``hauk2012-sigma``); a table of another concept (``protee`` holds trade elasticities θ) is refused
+    unless ``allow_concept_mismatch``. ``substitution`` is σ where the table has no value for a line.
+    ``import_demand_proxy``: lines of importers the η table does not cover take its estimates as a
+    proxy (listed among the result's assumptions), else ``import_demand_default``. ``range``: also run
+    the low and high ends of each line's η range (see :mod:`tradepact.simulate.elasticities`)."""
 
     substitution: float = Field(default=1.5, gt=0)
+    substitution_table: Literal["bgw", "hauk2012-sigma", "none"] = "bgw"
+    import_demand_proxy: bool = True
     export_supply: float | None = Field(default=None, gt=0)
     import_demand_table: Literal["hauk2012", "protee", "none"] = "hauk2012"
     allow_concept_mismatch: bool = False
@@ -389,6 +396,10 @@ def _check_semantics(scn: Scenario, base_dir: Path) -> None:
     if table != "none":
         el_data.require_concept(table, "eta", allow_mismatch=scn.elasticities.allow_concept_mismatch,
                                 where=f"{f}: field 'elasticities.import_demand_table'")
+    if scn.elasticities.substitution_table != "none":
+        el_data.require_concept(scn.elasticities.substitution_table, "sigma",
+                                allow_mismatch=scn.elasticities.allow_concept_mismatch,
+                                where=f"{f}: field 'elasticities.substitution_table'")
     if scn.baseline.agreement is not None:
         _agreement(scn)  # raises naming the field
     lines = _lines(scn, base_dir)
@@ -466,7 +477,7 @@ class ScenarioResult(Result):
                  "total_import_change", "world_price_change", "domestic_price_change", "quota_rent_change",
                  "quota_before", "quota_after", "in_quota_rate_before", "in_quota_rate_after",
                  "quota_regime_before", "quota_regime_after", "domestic_output_change", "clipped",
-                 "description", "line_id", "basis", "confirmed", "source", "eta_low", "eta_high", "elasticity_source",
+                 "description", "line_id", "basis", "confirmed", "source", "eta_low", "eta_high", "eta_weighting", "elasticity_source", "sigma_source",
                  "rate_source", "rate_confirmed"]
 
     @property
@@ -506,6 +517,8 @@ class ScenarioResult(Result):
                 "substitution_elasticity": scn.elasticities.substitution,
                 "export_supply_elasticity": scn.elasticities.export_supply,
                 "import_demand_table": scn.elasticities.import_demand_table,
+                "substitution_table": scn.elasticities.substitution_table,
+                "import_demand_proxy": scn.elasticities.import_demand_proxy,
                 "import_demand_default": scn.elasticities.import_demand_default,
                 "domestic_substitution": scn.elasticities.domestic_substitution,
                 "allow_concept_mismatch": scn.elasticities.allow_concept_mismatch,
@@ -528,7 +541,10 @@ class ScenarioResult(Result):
             out["ge"] = {"year": self.ge["year"], "closure": g.closure, "deficits": g.deficits,
                          "fixed_by_closure": g.fixed_outcomes(), "sectors": list(g.baseline.sectors),
                          "notes": list(g.baseline.notes), "world": "tradepact built-in world8 2016",
-                         "shock": records(self.ge["shock"]), "countries": records(self.ge["result"].to_frame())}
+                         "theta": dict(self.ge.get("thetas") or {}), "countries_at": "central θ",
+                         "shock": records(self.ge["shock"]), "countries": records(self.ge["result"].to_frame()),
+                         "range": records(self.ge["range"]) if self.ge.get("range") is not None else []}
+        out["assumptions"] = self.assumptions()
         if self.draws is not None:
             q = self.draws.groupby("year")[["trade_creation", "trade_diversion", "tariff_revenue_change",
                                             "consumer_surplus_change"]].quantile([0.05, 0.5, 0.95])
@@ -558,8 +574,69 @@ class ScenarioResult(Result):
         t = self.by("total", ("year",)).set_index("year").loc[year]
         return {"central": {k: float(t[k]) for k in cols}}
 
+    def assumptions(self) -> list[dict[str, str]]:
+        """What the run assumed rather than measured, each with its value and source: elasticity proxies and
+        weighting, σ fallbacks, the GE product content and θ range, and what the GE closure fixes."""
+        out: list[dict[str, str]] = []
+        el = self.scenario.elasticities
+        lines = self.pe.lines if self.pe is not None else None
+        if lines is not None:  # the lines whose results the assumptions bear on
+            moved = (lines[["total_import_change", "tariff_revenue_change", "quota_rent_change"]].abs() > 1e-9).any(axis=1)
+            lines = lines[moved]
+        if lines is not None and len(lines) and "elasticity_source" in lines:
+            src = lines["elasticity_source"].astype(str)
+            prox = lines.loc[src.str.contains("proxy"), "importer"].unique()
+            why = el_data.proxies("hauk2012")
+            for imp in sorted(prox):
+                out.append({"assumption": f"import-demand η of {imp} imports",
+                            "value": "the US estimate of the same HS6 lines (Hauk 2012)",
+                            "source": why.get(imp, "no estimate for this importer in the sources")})
+            if "eta_weighting" in lines:
+                cnt = lines.drop_duplicates(["importer", "exporter", "hs"])["eta_weighting"].value_counts()
+                note = next((n.split(": ", 1)[1] for n in self.notes if n.startswith("Elasticity weighting:")), "")
+                out.append({"assumption": "aggregation of HS6 η to a product line",
+                            "value": "; ".join(f"{k}: {v} lines" for k, v in cnt.items()),
+                            "source": note or "scenario settings"})
+        if lines is not None and len(lines) and "sigma_source" in lines:
+            ss = lines.drop_duplicates(["importer", "exporter", "hs"])["sigma_source"].astype(str)
+            fell = int(ss.str.startswith("scenario value").sum())
+            out.append({"assumption": "elasticity of substitution between origins σ",
+                        "value": (f"{el.substitution_table} by product and importer" if el.substitution_table != "none"
+                                  else f"{el.substitution:g} for every line")
+                                 + (f"; {fell} lines without a table value take {el.substitution:g}" if fell and
+                                    el.substitution_table != "none" else ""),
+                        "source": (el_data.table_info(el.substitution_table)["source"]
+                                   if el.substitution_table != "none" else "scenario file")})
+        if self.ge is not None:
+            share = self.ge.get("share")
+            if share is not None:
+                out.append({"assumption": "GE: content of the changed products in trade cells the data do not "
+                                          "break down", "value": f"{share.value:.1%} ({share.derivation})",
+                            "source": share.source})
+            th = self.ge.get("thetas") or {}
+            if th:
+                out.append({"assumption": "GE: trade elasticity θ", "value": " / ".join(
+                    f"{k} {v:g}" for k, v in th.items()), "source": el_data.table_info("gravity")["source"]})
+            g = self.ge["result"]
+            out.append({"assumption": f"GE closure: {g.closure} endowment, {g.deficits} deficits",
+                        "value": "fixed by assumption: " + "; ".join(g.fixed_outcomes()),
+                        "source": "model closure (an assumption, not a finding)"})
+        return out
+
+    def ge_headline(self) -> dict[str, dict[str, float]]:
+        """GE change in the importer's imports from the partner (USD m) at low / central / high θ, summed over
+        the tariff pairs: ``{case: {theta, touched_change, untouched_change, total_change,
+        bilateral_balance_change}}``; empty without GE."""
+        if self.ge is None or self.ge.get("range") is None or self.ge["range"].empty:
+            return {}
+        r = self.ge["range"]
+        cols = ["touched_change", "untouched_change", "total_change", "bilateral_balance_change"]
+        agg = r.groupby("case", sort=False).agg({"theta": "first", **{c: "sum" for c in cols}})
+        return {c: {k: float(agg.at[c, k]) for k in ["theta"] + cols} for c in agg.index}
+
     def summary(self) -> str:
-        """One year's effects (the last simulated year) with the η range — never a sum over years."""
+        """One year's effects (the last simulated year) with the η range — never a sum over years — and, with
+        GE, the change in imports over the θ range."""
         h = self.headline()
         if not h:
             return f"{self.name}: no flows simulated"
@@ -572,11 +649,18 @@ class ScenarioResult(Result):
             lo, hi = sorted((h["low"][col], h["high"][col]))
             return f"{c[col]:+,.0f} (range {lo:+,.0f} to {hi:+,.0f})"
 
-        return (f"{self.name}, {year}: imports of the affected lines {rng('total_import_change')}, consumer surplus "
+        text = (f"{self.name}, {year}: imports of the affected lines {rng('total_import_change')}, consumer surplus "
                 f"{rng('consumer_surplus_change')}, tariff revenue {rng('tariff_revenue_change')} (USD m a year at "
                 f"{self.scenario.baseline.year} values; range = low/high import-demand elasticity; "
                 f"{len(self.pe.lines)} flow-years simulated" + (f", {len(self.skipped)} more skipped for lack of a "
                                                                "tariff rate" if len(self.skipped) else "") + ")")
+        g = self.ge_headline()
+        if g and "central" in g:
+            lo, hi = sorted((g["low"]["total_change"], g["high"]["total_change"]))
+            text += (f"; GE {self.ge['year']}: imports from the partner {g['central']['total_change']:+,.0f} at θ "
+                     f"{g['central']['theta']:g} (range {lo:+,.0f} to {hi:+,.0f} over θ {g['low']['theta']:g}–"
+                     f"{g['high']['theta']:g}), of which the changed products {g['central']['touched_change']:+,.0f}")
+        return text
 
 
 def _match(frame: pd.DataFrame, ch) -> np.ndarray:
@@ -684,9 +768,11 @@ def _apply_changes(scn: Scenario, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
     return frame, notes
 
 
-def _elasticities(scn: Scenario, frame: pd.DataFrame) -> pd.DataFrame:
+def _elasticities(scn: Scenario, frame: pd.DataFrame, weights: pd.DataFrame | None = None) -> pd.DataFrame:
     """Add ``import_demand_elasticity`` (central η), ``eta_low``/``eta_high`` (its range; equal to the
-    central value where one number is given) and ``elasticity_source``."""
+    central value where one number is given), ``eta_weighting``, ``elasticity_source``, and
+    ``substitution_elasticity`` (σ) with ``sigma_source``. ``weights``: HS6 trade weights
+    (:func:`tradepact.simulate.data.hs6_weights`) for aggregating HS6 estimates to a line."""
     el = scn.elasticities
     default = el.import_demand_default
     if "import_demand_elasticity" in frame.columns and frame["import_demand_elasticity"].notna().any():
@@ -694,14 +780,18 @@ def _elasticities(scn: Scenario, frame: pd.DataFrame) -> pd.DataFrame:
     else:
         given = pd.Series(np.nan, index=frame.index)
     if el.import_demand_table == "hauk2012":
-        r = el_data.line_ranges(frame)
+        r = el_data.line_ranges(frame, weights=weights)
+        proxy = (frame["importer"] != el_data.table_info("hauk2012")["importer"]).to_numpy()
+        if not el.import_demand_proxy:
+            r.loc[proxy, ["eta", "eta_low", "eta_high"]] = np.nan
         miss = r["eta"].isna()
         look = pd.DataFrame({"elasticity": r["eta"].where(~miss, default),
                              "low": r["eta_low"].where(~miss, default), "high": r["eta_high"].where(~miss, default),
                              "elasticity_source": r["eta_source"].where(~miss, f"default {default:g} (no HS6 "
                                                                             "estimate under the line)")},
                             index=frame.index)
-        proxy = (frame["importer"] != "USA").to_numpy() & ~miss.to_numpy()
+        proxy = proxy & ~miss.to_numpy()
+        look["eta_weighting"] = r["eta_weighting"].where(~miss, "default")
         look.loc[proxy, "elasticity_source"] = look.loc[proxy, "elasticity_source"] + " (US estimate used as a proxy)"
     elif el.import_demand_table == "protee":  # allowed only with allow_concept_mismatch (checked on load)
         look = pe_data.lookup_elasticities(frame, pe_data.import_elasticities(), default, el.include_flagged)
@@ -728,6 +818,24 @@ def _elasticities(scn: Scenario, frame: pd.DataFrame) -> pd.DataFrame:
     frame["eta_low"] = low.to_numpy(dtype=float)
     frame["eta_high"] = high.to_numpy(dtype=float)
     frame["elasticity_source"] = src.to_numpy()
+    wt = look["eta_weighting"] if "eta_weighting" in look else pd.Series("one value", index=frame.index)
+    frame["eta_weighting"] = np.where(src.str.startswith("Hauk").to_numpy(), wt.to_numpy(), "one value")
+    sig_default = float(el.substitution)
+    given_sig = (pd.to_numeric(frame["substitution_elasticity"], errors="coerce")
+                 if "substitution_elasticity" in frame.columns else pd.Series(np.nan, index=frame.index))
+    if el.substitution_table != "none":
+        sg = el_data.line_substitution(frame, el.substitution_table, weights=weights,
+                                       allow_mismatch=el.allow_concept_mismatch)
+        has = sg["sigma"].notna()
+        frame["substitution_elasticity"] = sg["sigma"].where(has, sig_default).to_numpy(dtype=float)
+        frame["sigma_source"] = sg["sigma_source"].where(
+            has, f"scenario value {sig_default:g} (no {el.substitution_table} σ for the line)").to_numpy()
+    else:
+        frame["substitution_elasticity"] = sig_default
+        frame["sigma_source"] = f"scenario value {sig_default:g}"
+    if given_sig.notna().any():
+        frame["substitution_elasticity"] = given_sig.where(given_sig.notna(), frame["substitution_elasticity"])
+        frame["sigma_source"] = np.where(given_sig.notna(), "data file", frame["sigma_source"])
     return frame
 
 
@@ -746,10 +854,13 @@ def prepare(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     if lines is None:
         lines = _lines(scn, Path.cwd())
     origin_note = None
+    weights, weight_note = None, None
     if scn.baseline.other_origins == "ledger":
         more, origin_note = pe_data.other_origins(lines)
         if len(more):
             lines = pd.concat([lines.assign(third_country=False), more], ignore_index=True)
+    if scn.elasticities.import_demand_table == "hauk2012" or scn.elasticities.substitution_table != "none":
+        weights, weight_note = pe_data.hs6_weights(lines)
     base = lines.drop(columns=["year"]).rename(columns={"rate": "rate_data"})
     if "rate_data" in base.columns:
         base["rate"] = base["rate_data"]
@@ -768,9 +879,11 @@ def prepare(scn: Scenario) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     frame = frame.loc[~bad].reset_index(drop=True)
     if bad.any():
         notes.append(f"{int(bad.sum())} flow-years skipped for lack of a tariff rate (see 'skipped')")
-    frame = _elasticities(scn, frame)
+    frame = _elasticities(scn, frame, weights)
     if origin_note:
         notes.append("Third-country suppliers: " + origin_note)
+    if weight_note:
+        notes.append("Elasticity weighting: " + weight_note)
     return frame, skipped.reset_index(drop=True), notes
 
 
@@ -794,7 +907,7 @@ def run_scenario(scenario: str | Path | dict | Scenario, *, progress=None) -> Sc
         s = scn.draws.spread
         rows = []
         eta0 = frame["import_demand_elasticity"].to_numpy(dtype=float)
-        sig0 = np.full(len(frame), settings.substitution_elasticity)
+        sig0 = frame["substitution_elasticity"].to_numpy(dtype=float)
         # one draw per product line (the same η in every year); where the line has an estimated range the
         # draw is normal with the estimate's standard error (range / (2·1.645)), else log-normal with `spread`
         line = pd.factorize(frame[["importer", "exporter", "hs"]].astype(str).agg("|".join, axis=1))[0]
@@ -817,10 +930,11 @@ def run_scenario(scenario: str | Path | dict | Scenario, *, progress=None) -> Sc
         draws = pd.concat(rows, ignore_index=True)
     ge = None
     if "ge" in scn.models:
-        from tradepact.simulate.bridge_ge import run_ge
+        from tradepact.simulate.bridge_ge import run_ge_range
 
-        ge_result, ge_shock = run_ge(scn, frame)
-        ge = {"year": max(scn.years), "result": ge_result, "shock": ge_shock}
+        g = run_ge_range(scn, frame)
+        ge = {"year": max(scn.years), "result": g["results"]["central"], "results": g["results"],
+              "thetas": g["thetas"], "shock": g["shock"], "range": g["range"], "share": g["share"]}
         if any(frame.get("quota_after", pd.Series(dtype=float)).notna()):
             notes.append("GE: quota changes are not passed to the GE model (tariff and trade-cost changes only)")
     return ScenarioResult(scenario=scn, pe=pe, skipped=skipped, notes=notes, draws=draws, ge=ge, pe_range=pe_range)

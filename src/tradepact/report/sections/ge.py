@@ -144,7 +144,7 @@ def korus_section() -> Section:
     import plotly.graph_objects as go
 
     from tradepact.simulate.ge.results import closure_fixes
-    from tradepact.simulate.ge.world8 import CAR_SHARE, world8_tables
+    from tradepact.simulate.ge.world8 import car_share, world8_tables
 
     base, scen, res = korus_results()
     bal = balance_table(scen, res)
@@ -174,8 +174,8 @@ def korus_section() -> Section:
         "rest (including every rest-of-world cell) are recollections or residuals. Domestic flows are "
         "approximated as GDP minus goods exports and baseline tariffs are set to zero. KORUS undone and the "
         "steel quota are ad valorem equivalents on the aggregate bilateral flow; the car tariff is a shock to "
-        f"its own sector (cars split out of the table; car content of the other cells assumed {CAR_SHARE:.1%} "
-        "of each flow). Treat the magnitudes as illustrative and read them as ranges over θ.", kind="caveat"))
+        f"its own sector (cars split out of the table; car content of the other cells assumed "
+        f"{car_share().value:.1%} of each flow: {car_share().derivation}). Treat the magnitudes as illustrative and read them as ranges over θ.", kind="caveat"))
 
     fig = go.Figure()
     for d, pattern in (("additive", ""), ("multiplicative", "/")):

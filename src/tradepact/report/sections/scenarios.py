@@ -164,8 +164,8 @@ def korus_section() -> Section:
     sec.add(Note("Product-level partial equilibrium (SMART, as in the World Bank's WITS, extended with tariff-rate "
                  "quotas and a time path): for each product line the change in the importer's imports of that "
                  "line from the partner when its tariff changes (trade creation, constant-elasticity demand with "
-                 "the import-demand elasticity η), the shift between suppliers (trade diversion, Armington "
-                 "σ = 1.5), and the tariff revenue and consumer surplus changes (the exact area under the demand "
+                 "the import-demand elasticity η), the shift between suppliers (trade diversion, with the "
+                 "elasticity of substitution σ of the importer and product from Broda, Greenfield & Weinstein), and the tariff revenue and consumer surplus changes (the exact area under the demand "
                  "curve), year by year along the agreement's staging. Every effect is one year's, in USD millions "
                  "at the base year's values, and is shown as a range: low / central / high η. Scenarios are YAML "
                  "files (`tradepact scenarios`, `tradepact simulate NAME`)."))
@@ -212,10 +212,15 @@ def korus_section() -> Section:
         sec.add(cov)
     sec.add(Note("Elasticities: import-demand elasticities η of US imports by HS6 from Hauk (2012), with their "
                  "standard errors. Lines with a wrong-signed or insignificant estimate (about two in five) take "
-                 "the median of their HS4 group's kept estimates; a product line takes the median over its HS6 "
-                 "lines (no HS6 trade weights are built in). The range is each estimate's 90% interval. Korean "
-                 "imports use the US estimates as a proxy (no Korean η in the sources). CEPII ProTEE values are "
-                 "trade elasticities θ (substitution between origins), not η, and are not used here.",
-                 kind="caveat"))
+                 "the median of their HS4 group's kept estimates. A product line takes the trade-weighted mean "
+                 "over its HS6 lines when a ledger store (TRADEPACT_STORE) holds its pair's HS6 imports, else the "
+                 "median; the table of assumptions says which was used. The range is each estimate's 90% "
+                 "interval. σ is looked up by importer and product (HS3, Broda–Greenfield–Weinstein). CEPII "
+                 "ProTEE values are trade elasticities θ, not η, and are not used here.", kind="caveat"))
+    rows = [dict(scenario=r.name, **a) for r in results for a in r.assumptions()]
+    if rows:
+        sec.add(TableBlock(pd.DataFrame(rows), name="scenario_assumptions",
+                           caption="Assumptions of the scenario runs: taken as given, not measured (value used and "
+                                   "source)", source="tradepact scenario runs", confirmed=True))
     sec.summary = "PE, one year each, USD: " + "; ".join(summaries)
     return sec

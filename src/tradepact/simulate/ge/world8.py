@@ -29,7 +29,7 @@ Scenarios (one sector; ad valorem equivalents on the aggregate bilateral flow, w
   weight (Korea exported no pickups) and the FMVSS allowance is non-tariff.
 * ``car_tariff`` — a 25% US tariff on Korean passenger cars, **sector-true**: a two-sector
   baseline splits passenger cars out (KOR→USA cars from the KAMA figure; every other cell, domestic
-  absorption included, assumed :data:`CAR_SHARE` of its flow) and the tariff hits the car sector
+  absorption included, assumed :func:`car_share` of its flow, derived from the built-in lines) and the tariff hits the car sector
   only; revenue rebated to the US. Other US imports from Korea move only through prices and
   incomes (:meth:`GEResult.pair_split` bounds that effect).
 """
@@ -46,9 +46,6 @@ from tradepact.simulate.ge.baseline import Baseline, split_sector
 from tradepact.simulate.ge.equilibrium import Shock
 
 REGIONS = ("USA", "KOR", "CHN", "JPN", "EU", "CAN", "MEX", "ROW")
-#: Share of a product sector in the cells the data do not break down (assumption, stated in every result):
-#: vehicles (HS 87) were 5.2% of US goods exports to Korea in 2016 (USTR: 2.2bn of 42.3bn).
-CAR_SHARE = 0.052
 DEFAULT_THETA = 5.0  # σ = 6: a central value of the trade elasticity (Head & Mayer 2014 survey)
 
 
@@ -78,6 +75,40 @@ def world8_baseline(year: int = 2016, theta: float = DEFAULT_THETA) -> Baseline:
 
 
 @dataclass(frozen=True)
+class ContentShare:
+    """An assumed share of a product sector in the trade cells the data do not break down (fraction), with
+    the figures it is derived from; shown with every result that uses it."""
+
+    value: float
+    derivation: str
+    source: str
+
+
+def car_share() -> ContentShare:
+    """Vehicles' (HS 87) share of US goods exports to Korea in 2016, from the built-in KORUS lines
+    (``world8_korus_lines.csv``: KR-CARS over TOTAL-USA>KOR; USTR 'U.S.-Korea Trade Facts')."""
+    ln = _lines().set_index("component")
+    v, tot = float(ln.at["KR-CARS", "trade_usd_m"]), float(ln.at["TOTAL-USA>KOR", "trade_usd_m"])
+    return ContentShare(v / tot, f"vehicles (HS 87) share of US goods exports to Korea, 2016: {v:,.0f} / "
+                                 f"{tot:,.0f} USD m", str(ln.at["KR-CARS", "trade_source"]))
+
+
+def content_share(hs_codes, pair_value: float, lines_value: float) -> ContentShare:
+    """The assumed content of the changed products in every GE cell the data do not break down.
+
+    Vehicles (all codes under HS 87): :func:`car_share`, the one product share of a whole flow the built-in
+    data give. Other products: their share of the pair's own flow in the GE table (``lines_value /
+    pair_value``), i.e. the assumption that other countries trade them in the same proportion.
+    """
+    codes = [str(c) for c in hs_codes]
+    if codes and all(c.startswith("87") for c in codes):
+        return car_share()
+    return ContentShare(lines_value / pair_value, f"share of the changed lines in their pair's flow "
+                                                  f"({lines_value:,.0f} / {pair_value:,.0f} USD m), assumed for "
+                                                  "every other cell", "scenario lines and tradepact world8 2016")
+
+
+@dataclass(frozen=True)
 class Scenario:
     key: str
     title: str
@@ -90,10 +121,11 @@ class Scenario:
 
 
 def sector_baseline(baseline: Baseline, name: str, known: dict[tuple[str, str], float],
-                    share: float = CAR_SHARE) -> Baseline:
-    """``baseline`` with product sector ``name`` split out (see :func:`split_sector`)."""
-    return split_sector(baseline, name, known, share,
-                        note="share of vehicles (HS 87) in US goods exports to Korea, 2016")
+                    share: ContentShare | None = None) -> Baseline:
+    """``baseline`` with product sector ``name`` split out (see :func:`split_sector`); the other cells'
+    content is ``share`` (default :func:`car_share`)."""
+    share = share or car_share()
+    return split_sector(baseline, name, share=share.value, known=known, note=share.derivation)
 
 
 def _lines() -> pd.DataFrame:
@@ -149,6 +181,6 @@ def korus_scenarios(baseline: Baseline) -> list[Scenario]:
                  f"a 25% tariff on the car sector only: Korean cars sold in the US "
                  f"({cars.trade_usd_m / 1000:,.1f}bn, {100 * v['car_share_KOR>USA']:.1f}% of US imports from Korea) "
                  f"in a car sector split out of the world8 table; other cells' car content assumed "
-                 f"{100 * CAR_SHARE:.1f}% of their flow", rows("car_tariff"), bool(rows("car_tariff").trade_confirmed.all()),
+                 f"{100 * car_share().value:.1f}% of their flow ({car_share().derivation})", rows("car_tariff"), bool(rows("car_tariff").trade_confirmed.all()),
                  baseline=car_base, touched=("cars",)),
     ]
