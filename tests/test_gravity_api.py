@@ -84,6 +84,14 @@ def test_default_vcov_and_results_rendering():
     t = r.to_frame()
     assert list(t.columns) == ["term", "estimate", "se", "statistic", "p_value", "conf_low", "conf_high"]
     assert np.allclose(t["conf_high"] - t["estimate"], 1.959963985 * t["se"])
+    # inference and log-likelihood without SciPy, against SciPy (1e-12 relative)
+    from scipy import special, stats
+
+    np.testing.assert_allclose(r.pvalues, 2 * stats.norm.sf(np.abs(r.params / r.bse)), rtol=1e-12)
+    np.testing.assert_allclose(r.conf_int(0.9)["upper"], r.params + stats.norm.ppf(0.95) * r.bse, rtol=1e-12)
+    fit = r._fit.refined()
+    ref = np.sum(-fit.mu + np.where(fit.design.y > 0, fit.design.y * np.log(fit.mu), 0) - special.gammaln(fit.design.y + 1))
+    assert r.loglik == pytest.approx(ref, rel=1e-12)
     d = json.loads(r.to_json())
     assert set(d["coefficients"]["RTA"]) == {"estimate", "se"}
     for key in ("nobs", "dropped", "converged", "iterations"):
